@@ -1,0 +1,107 @@
+// The command-line contract (DEVELOPERS.md): names and flags operators' scripts depend on.
+export interface CommandModule {
+  run(args: readonly string[]): Promise<number> | number;
+}
+
+export interface CommandSpec {
+  readonly name: string;
+  readonly summary: string;
+  readonly help: string;
+  readonly load: () => Promise<CommandModule>;
+}
+
+const notYet = (name: string, issue: string) => async (): Promise<CommandModule> => ({
+  run() {
+    process.stderr.write(`vigil ${name}: not available in this version yet (${issue}); see 'vigil ${name} --help' for the planned interface\n`);
+    return 2;
+  },
+});
+
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: 'config-test',
+    summary: 'check a keepalived.conf and report every problem with file:line:col',
+    load: () => import('./config-test.js'),
+    help: `Usage: vigil config-test [-f FILE] [--json] [-i|--config-id ID] [--strict-host] [--no-host] [--dump]
+
+Read a keepalived.conf (and everything it includes), check it, and print each problem as
+  file:line:col: error|warning: message [code]
+with the offending line, a caret, and a hint.
+
+Options:
+  -f, --file FILE      config file (default /etc/keepalived/keepalived.conf)
+      --json           print the diagnostics (and a summary) as JSON on stdout
+  -i, --config-id ID   the id that @ID / @^ID lines are matched against (default: host name up to the first '.')
+      --strict-host    an interface or device missing on this host is an error, not a warning
+      --no-host        skip the checks that look at this host (interfaces, addresses, scripts)
+      --dump           print the parsed model as JSON on stdout
+  -h, --help           this help
+
+Exit codes (compatible with keepalived -t):
+  0  the configuration is valid (warnings may have been printed)
+  3  the configuration cannot run (file missing or unreadable, fatal error)
+  4  the configuration has errors
+  5  only script-security problems: a script is missing, not executable, or writable by non-root
+`,
+  },
+  {
+    name: 'run',
+    summary: 'run the VRRP instances, checkers and load balancer of a config',
+    load: notYet('run', 'the VRRP engine, issue #4'),
+    help: `Usage: vigil run -f FILE [--nats URL] [--journal FILE] [--control SOCKET] [--http HOST:PORT] [--daemon]
+
+Run in the foreground (default) or detached with --daemon. Signals as keepalived:
+HUP reload, TERM/INT stop, USR1 data dump, USR2 stats dump.
+(Not available in this version yet: the VRRP engine is issue #4.)
+`,
+  },
+  {
+    name: 'status',
+    summary: 'show instances, states, priorities, real servers and weights',
+    load: notYet('status', 'the control API, issue #8'),
+    help: 'Usage: vigil status [--control SOCKET] [--json]\n(Not available in this version yet: the control API is issue #8.)\n',
+  },
+  {
+    name: 'reload',
+    summary: 'reload the running config (checked first; the old one stays on any error)',
+    load: notYet('reload', 'the control API, issue #8'),
+    help: 'Usage: vigil reload [--control SOCKET] [--json]\n(Not available in this version yet: the control API is issue #8.)\n',
+  },
+  {
+    name: 'events',
+    summary: 'print the event stream',
+    load: notYet('events', 'the event backbone, issue #5'),
+    help: 'Usage: vigil events [--journal FILE | --nats URL] [--follow] [--json]\n(Not available in this version yet: the event backbone is issue #5.)\n',
+  },
+  {
+    name: 'history',
+    summary: 'print past events',
+    load: notYet('history', 'the event backbone, issue #5'),
+    help: 'Usage: vigil history [--journal FILE | --nats URL] [--follow] [--json]\n(Not available in this version yet: the event backbone is issue #5.)\n',
+  },
+  {
+    name: 'chart',
+    summary: 'export a state machine as a chart',
+    load: notYet('chart', 'state-chart visualization, issue #9'),
+    help: 'Usage: vigil chart MACHINE --format mermaid|dot|svg|json [-o FILE]\n(Not available in this version yet: issue #9.)\n',
+  },
+  {
+    name: 'genhash',
+    summary: "print the MD5 digest of a URL's body for HTTP_GET/SSL_GET 'digest'",
+    load: notYet('genhash', 'health checkers, issue #6'),
+    help: 'Usage: vigil genhash -s HOST -p PORT -u PATH [-S] [-V VHOST]\n(Not available in this version yet: issue #6.)\n',
+  },
+];
+
+export function usage(): string {
+  const w = Math.max(...COMMANDS.map((c) => c.name.length));
+  return `Usage: vigil COMMAND [options]   (vigil COMMAND --help for each)
+
+vigil runs keepalived.conf: VRRP failover, health checks, load-balancer weights, notifications.
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`).join('\n')}
+
+  -v, --version   print the version
+`;
+}

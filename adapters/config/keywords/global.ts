@@ -1,0 +1,197 @@
+// global_defs (keepalived/core/global_parser.c).
+import type { GlobalDefs } from '../model.js';
+import { type Kw, table } from '../schema.js';
+import { keep } from './common.js';
+
+export function defaultGlobal(): GlobalDefs {
+  return {
+    notificationEmail: [],
+    smtpConnectTimeoutMs: 30_000,
+    noEmailFaults: false,
+    enableScriptSecurity: false,
+    vrrpVersion: 2,
+    vrrpMcastGroup4: '224.0.0.18',
+    vrrpMcastGroup6: 'ff02::12',
+    vrrpStrict: false,
+    vrrpSkipCheckAdvAddr: false,
+    vrrpCheckUnicastSrc: false,
+    vrrpDownTimerAdverts: 3,
+    vrrpLowerPrioNoAdvert: false,
+    vrrpHigherPrioSendAdvert: false,
+    vrrpGarpMasterDelayMs: 5_000,
+    vrrpGarpMasterRepeat: 5,
+    vrrpGarpMasterRefreshMs: 0,
+    vrrpGarpMasterRefreshRepeat: 1,
+    vrrpGarpIntervalMs: 0,
+    vrrpGnaIntervalMs: 0,
+    vrrpStartupDelayMs: 0,
+    other: {},
+  };
+}
+
+type G = GlobalDefs;
+const flag = (set: (g: G, v: boolean) => void): Kw<G> => ({ h: (s, c, g) => set(g, c.bool(s)) });
+const fifo = (set: (g: G, v: NonNullable<G['notifyFifo']>) => void): Kw<G> => ({
+  h: (s, c, g) => { const v = c.script(s); if (v) set(g, v); },
+});
+
+const SNMP = 'SNMP is not implemented; use the metrics endpoint and the event stream';
+const DBUS = 'DBus is not implemented; use the control socket';
+const TUNING = 'process tuning does not apply to vigil (one Node.js process)';
+const NETLINK = 'netlink buffer sizing does not apply to vigil';
+const LVS_SYNC = 'the IPVS connection-sync daemon is not managed by vigil';
+const FW = 'firewall rules for accept mode are not managed by vigil yet';
+const VMAC = 'VMAC/ipvlan interfaces are not implemented';
+const RELOAD = 'vigil always checks a new config before applying it on reload';
+const FILES = 'keepalived\'s internal file handling does not apply to vigil';
+
+export const globalDefs = table<G>('global_defs', {
+  router_id: { h: (s, c, g) => { const v = c.str(s); if (v) g.routerId = v; c.maxArgs(s, 1); } },
+  notification_email: {
+    block: 'required', multi: true,
+    h: (s, c, g) => { g.notificationEmail.push(...c.listWords(s).map((w) => w.text)); },
+  },
+  notification_email_from: { h: (s, c, g) => { const v = c.str(s); if (v) g.notificationEmailFrom = v; } },
+  smtp_server: {
+    h: (s, c, g) => {
+      const host = c.arg(s, 1, 'a host');
+      if (!host) return;
+      const port = s.words[2] ? c.port(s.words[2], 'smtp_server') : 25;
+      if (port !== undefined) g.smtpServer = { host: host.text, port, loc: host.loc };
+      c.maxArgs(s, 2);
+    },
+  },
+  smtp_helo_name: { h: (s, c, g) => { const v = c.str(s); if (v) g.smtpHeloName = v; } },
+  smtp_connect_timeout: { h: (s, c, g) => { const v = c.timerMs(s, 1, 600); if (v !== undefined) g.smtpConnectTimeoutMs = v; } },
+  smtp_alert: flag((g, v) => { g.smtpAlert = v; }),
+  smtp_alert_vrrp: flag((g, v) => { g.smtpAlertVrrp = v; }),
+  smtp_alert_checker: flag((g, v) => { g.smtpAlertChecker = v; }),
+  no_email_faults: flag((g, v) => { g.noEmailFaults = v; }),
+  no_checker_emails: keep(),
+  checker_log_all_failures: keep(),
+  script_user: {
+    h: (s, c, g) => {
+      const u = c.arg(s, 1, 'a user name');
+      if (!u) return;
+      const [user, group] = u.text.split(':');
+      const grp = group || s.words[2]?.text.replace(/^:/, '');
+      g.scriptUser = { user: user as string, ...(grp ? { group: grp } : {}), loc: u.loc };
+    },
+  },
+  enable_script_security: flag((g, v) => { g.enableScriptSecurity = v; }),
+  use_symlink_paths: keep(),
+  set_supplementary_groups: keep(),
+  startup_script: fifo((g, v) => { g.startupScript = v; }),
+  startup_script_timeout: keep(),
+  shutdown_script: fifo((g, v) => { g.shutdownScript = v; }),
+  shutdown_script_timeout: keep(),
+  notify_fifo: fifo((g, v) => { g.notifyFifo = v; }),
+  notify_fifo_script: fifo((g, v) => { g.notifyFifoScript = v; }),
+  vrrp_notify_fifo: fifo((g, v) => { g.vrrpNotifyFifo = v; }),
+  vrrp_notify_fifo_script: fifo((g, v) => { g.vrrpNotifyFifoScript = v; }),
+  lvs_notify_fifo: fifo((g, v) => { g.lvsNotifyFifo = v; }),
+  lvs_notify_fifo_script: fifo((g, v) => { g.lvsNotifyFifoScript = v; }),
+  vrrp_notify_priority_changes: keep(),
+  fifo_write_vrrp_states_on_reload: keep(),
+  vrrp_mcast_group4: { h: (s, c, g) => { const a = c.ip(c.arg(s), s.keyword); if (a) g.vrrpMcastGroup4 = a.address; } },
+  vrrp_mcast_group6: { h: (s, c, g) => { const a = c.ip(c.arg(s), s.keyword); if (a) g.vrrpMcastGroup6 = a.address; } },
+  vrrp_version: { h: (s, c, g) => { const v = c.int(s, 2, 3); if (v === 2 || v === 3) g.vrrpVersion = v; } },
+  v3_checksum_as_v2: keep(),
+  vrrp_strict: flag((g, v) => { g.vrrpStrict = v; }),
+  vrrp_skip_check_adv_addr: flag((g, v) => { g.vrrpSkipCheckAdvAddr = v; }),
+  vrrp_check_unicast_src: flag((g, v) => { g.vrrpCheckUnicastSrc = v; }),
+  vrrp_down_timer_adverts: { h: (s, c, g) => { const v = c.int(s, 1, 100); if (v !== undefined) g.vrrpDownTimerAdverts = v; } },
+  vrrp_lower_prio_no_advert: flag((g, v) => { g.vrrpLowerPrioNoAdvert = v; }),
+  vrrp_higher_prio_send_advert: flag((g, v) => { g.vrrpHigherPrioSendAdvert = v; }),
+  vrrp_owner_ignore_adverts: keep(),
+  log_unknown_vrids: keep(),
+  default_interface: { h: (s, c, g) => { const v = c.str(s); if (v) g.defaultInterface = v; } },
+  vrrp_garp_master_delay: { h: (s, c, g) => { const v = c.timerMs(s, 0, 86400); if (v !== undefined) g.vrrpGarpMasterDelayMs = v; } },
+  vrrp_garp_master_repeat: { h: (s, c, g) => { const v = c.int(s, 1, 65535); if (v !== undefined) g.vrrpGarpMasterRepeat = v; } },
+  vrrp_garp_lower_prio_delay: { h: (s, c, g) => { const v = c.timerMs(s, 0, 86400); if (v !== undefined) g.vrrpGarpLowerPrioDelayMs = v; } },
+  vrrp_garp_lower_prio_repeat: { h: (s, c, g) => { const v = c.int(s, 0, 65535); if (v !== undefined) g.vrrpGarpLowerPrioRepeat = v; } },
+  vrrp_garp_master_refresh: { h: (s, c, g) => { const v = c.timerMs(s, 0, 86400); if (v !== undefined) g.vrrpGarpMasterRefreshMs = v; } },
+  vrrp_garp_master_refresh_repeat: { h: (s, c, g) => { const v = c.int(s, 1, 65535); if (v !== undefined) g.vrrpGarpMasterRefreshRepeat = v; } },
+  vrrp_garp_interval: { h: (s, c, g) => { const v = c.timerMs(s, 0, 1); if (v !== undefined) g.vrrpGarpIntervalMs = v; } },
+  vrrp_gna_interval: { h: (s, c, g) => { const v = c.timerMs(s, 0, 1); if (v !== undefined) g.vrrpGnaIntervalMs = v; } },
+  vrrp_min_garp: keep(),
+  vrrp_garp_extra_if: keep(VMAC),
+  vrrp_vmac_garp_intvl: { ...keep(VMAC), deprecated: 'vrrp_garp_extra_if' },
+  vrrp_startup_delay: { h: (s, c, g) => { const v = c.timerMs(s, 0, 3600); if (v !== undefined) g.vrrpStartupDelayMs = Math.max(g.vrrpStartupDelayMs, v); } },
+  vrrp_delay_after_boot: { h: (s, c, g) => { const v = c.timerMs(s, 0, 3600); if (v !== undefined) g.vrrpStartupDelayMs = Math.max(g.vrrpStartupDelayMs, v); } },
+  vmac_prefix: keep(VMAC),
+  vmac_addr_prefix: keep(VMAC),
+  vrrp_iptables: keep(FW),
+  vrrp_ipsets: keep(FW),
+  nftables: keep(FW),
+  nftables_priority: keep(FW),
+  nftables_ifindex: keep(FW),
+  nftables_counters: keep(FW),
+  nftables_ipvs: keep('vigil\'s nftables load-balancer driver is chosen with lb_driver'),
+  nftables_ipvs_priority: keep(),
+  nftables_ipvs_start_fwmark: keep(),
+  disable_local_igmp: keep(VMAC),
+  lb_driver: {
+    h: (s, c, g) => { const v = c.oneOf(s, ['ipvs', 'nftables'] as const); if (v) g.lbDriver = v; },
+  },
+  lvs_sync_daemon: keep(LVS_SYNC),
+  lvs_timeouts: keep(),
+  lvs_flush: keep(),
+  lvs_flush_on_stop: keep(),
+  lvs_flush_onstop: { ...keep(), deprecated: 'lvs_flush_on_stop' },
+  rs_init_notifies: keep(),
+  ...Object.fromEntries(
+    ['vrrp', 'checker', 'bfd'].flatMap((p) => [
+      [`${p}_priority`, keep<G>(TUNING)], [`${p}_no_swap`, keep<G>(TUNING)], [`${p}_rt_priority`, keep<G>(TUNING)],
+      [`${p}_cpu_affinity`, keep<G>(TUNING)], [`${p}_rlimit_rttime`, keep<G>(TUNING)],
+      [`${p}_rlimit_rtime`, { ...keep<G>(TUNING), deprecated: `${p}_rlimit_rttime` }],
+      [`${p}_process_name`, keep<G>(TUNING)],
+    ]),
+  ),
+  lvs_process_name: { ...keep(TUNING), deprecated: 'checker_process_name' },
+  max_auto_priority: keep(TUNING),
+  min_auto_priority_delay: keep(TUNING),
+  process_names: keep(TUNING),
+  process_name: keep(TUNING),
+  ...Object.fromEntries(
+    ['vrrp_netlink_cmd', 'vrrp_netlink_monitor', 'lvs_netlink_cmd', 'lvs_netlink_monitor', 'process_monitor'].flatMap((p) => [
+      [`${p}_rcv_bufs`, keep<G>(NETLINK)], [`${p}_rcv_bufs_force`, keep<G>(NETLINK)],
+    ]),
+  ),
+  vrrp_rx_bufs_policy: keep(NETLINK),
+  vrrp_rx_bufs_multiplier: keep(NETLINK),
+  snmp_socket: keep(SNMP),
+  enable_snmp_vrrp: keep(SNMP),
+  enable_snmp_keepalived: { ...keep(SNMP), deprecated: 'enable_snmp_vrrp' },
+  enable_snmp_checker: keep(SNMP),
+  enable_snmp_rfc: keep(SNMP),
+  enable_snmp_rfcv2: keep(SNMP),
+  enable_snmp_rfcv3: keep(SNMP),
+  enable_traps: keep(SNMP),
+  snmp_vs_stats_update_interval: keep(SNMP),
+  snmp_rs_stats_update_interval: keep(SNMP),
+  enable_dbus: keep(DBUS),
+  dbus_service_name: keep(DBUS),
+  dbus_no_interface_name: keep(DBUS),
+  dynamic_interfaces: keep(),
+  umask: keep(),
+  random_seed: keep(),
+  reload_check_config: keep(RELOAD),
+  reload_time_file: keep(RELOAD),
+  reload_repeat: keep(RELOAD),
+  reload_file: keep(RELOAD),
+  include_check: keep(),
+  config_save_dir: keep(FILES),
+  tmp_config_directory: keep(FILES),
+  data_use_instance: keep(),
+  state_dump_file: { h: (s, c, g) => { const v = c.str(s); if (v) g.stateDumpFile = v; } },
+  stats_dump_file: { h: (s, c, g) => { const v = c.str(s); if (v) g.statsDumpFile = v; } },
+  json_dump_file: { h: (s, c, g) => { const v = c.str(s); if (v) g.jsonDumpFile = v; } },
+  state_file_location: { deprecated: 'state_dump_file', h: (s, c, g) => { const v = c.str(s); if (v) g.stateDumpFile = v; } },
+  json_version: keep(),
+  iproute_usr_dir: keep(FILES),
+  iproute_etc_dir: keep(FILES),
+  linkbeat_use_polling: keep('vigil watches links through netlink'),
+  instance: keep(),
+  net_namespace: keep('run vigil inside the namespace instead (ip netns exec)'),
+});

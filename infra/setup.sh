@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# infra/setup.sh [--quiet]: make this machine ready to build, test and demo vigil.
+# Idempotent: installs only what is missing (Debian packages as root, npm dependencies when
+# package-lock.json changed since the last install), so `npm test` and `npm run demo` can call it
+# every time.
+set -euo pipefail
+quiet=0; [[ ${1:-} == --quiet ]] && quiet=1
+say() { ((quiet)) || echo "setup: $*"; }
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+# Debian packages later parts of the test suite and the demo use: nats-server (event backbone),
+# nftables (the load balancer testable without IPVS), tcpdump/arping (namespace tests),
+# keepalived (interop and benchmarks), iproute2 (VIPs), ipvsadm (IPVS driver).
+need=()
+for pair in nats-server:nats-server nft:nftables tcpdump:tcpdump arping:arping \
+            keepalived:keepalived ip:iproute2 ipvsadm:ipvsadm; do
+  cmd=${pair%%:*} pkg=${pair#*:}
+  command -v "$cmd" >/dev/null 2>&1 || [[ -x /usr/sbin/$cmd ]] || need+=("$pkg")
+done
+if ((${#need[@]})); then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    say "installing ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    # keepalived's package starts a service; vigil's tests run their own copies.
+    if command -v systemctl >/dev/null 2>&1; then systemctl disable --now keepalived >/dev/null 2>&1 || true; fi
+  else
+    say "missing ${need[*]} (not root or no apt-get): tests that need them will skip and say why"
+  fi
+fi
+
+# npm dependencies: reinstall only when the lockfile changed.
+stamp=node_modules/.vigil-setup-stamp
+sum=$(sha256sum package.json package-lock.json 2>/dev/null | sha256sum | cut -c1-64)
+if [[ ! -f $stamp || $(cat "$stamp") != "$sum" ]]; then
+  say "installing npm dependencies"
+  if [[ -f package-lock.json ]]; then npm ci --no-audit --no-fund --loglevel=error >/dev/null
+  else npm install --no-audit --no-fund --loglevel=error >/dev/null; fi
+  echo "$sum" > "$stamp"
+fi
+say "ready"
