@@ -47,6 +47,8 @@ interface FileCtx {
   readonly dir: string;
 }
 
+/** Longest logical line after substitution (keepalived stops at its MAXBUF too). */
+const MAX_LINE = 65_536;
 const NAME_START = /[A-Za-z_]/;
 const NAME_CHAR = /[A-Za-z0-9_]/;
 
@@ -310,10 +312,16 @@ export class Preprocessor {
         continue;
       }
       const v = def.lines[0]?.text ?? '';
+      if (out.length + v.length > MAX_LINE) { out += v.slice(0, MAX_LINE); break; }
       out += v; for (let k = 0; k < v.length; k++) outCols.push(useCol);
       i = ref.end;
     }
     if (!found) return undefined;
+    if (out.length > MAX_LINE) {
+      // keepalived: "Parameter substitution on line ... would exceed maximum line length"
+      this.#diags.error('line-too-long', `parameter substitution makes this line longer than ${MAX_LINE} characters; line ignored`, locAt(line, 0));
+      return [];
+    }
     const lines: Line[] = [];
     if (out.trim()) lines.push({ text: out, cols: outCols, base: line.base });
     lines.push(...extra);

@@ -62,13 +62,27 @@ export function tokenize(line: Line, diags: Diagnostics, into: Tok[]): void {
   into.push({ kind: 'eol' });
 }
 
+/** keepalived's deepest real nesting is 4 (virtual_server/real_server/HTTP_GET/url). */
+const MAX_DEPTH = 32;
+
 /** Build the statement tree. Brace errors are reported; the tree is always returned. */
 export function buildTree(lines: readonly Line[], diags: Diagnostics, eofLoc: Loc): Stmt[] {
   const toks: Tok[] = [];
   for (const l of lines) tokenize(l, diags, toks);
   let pos = 0;
 
-  const parseList = (opener: Loc | undefined): { stmts: Stmt[]; end?: Loc } => {
+  let tooDeep = false;
+  /** Skip a block without building it (past the nesting limit): iterative, so no stack to overflow. */
+  const skipBlock = (): Loc | undefined => {
+    let depth = 1;
+    while (pos < toks.length) {
+      const t = toks[pos++] as Tok;
+      if (t.kind === 'open') depth++;
+      else if (t.kind === 'close' && --depth === 0) return t.loc;
+    }
+    return undefined;
+  };
+  const parseList = (opener: Loc | undefined, depth = 0): { stmts: Stmt[]; end?: Loc } => {
     const stmts: Stmt[] = [];
     while (pos < toks.length) {
       const tok = toks[pos] as Tok;
@@ -82,7 +96,8 @@ export function buildTree(lines: readonly Line[], diags: Diagnostics, eofLoc: Lo
       if (tok.kind === 'open') {
         pos++;
         diags.error('unexpected-brace', "'{' does not follow a keyword", tok.loc, 'a block must start on the line of its keyword or the line after it');
-        parseList(tok.loc); // consume the stray block so braces stay balanced
+        if (depth >= MAX_DEPTH) skipBlock();
+        else parseList(tok.loc, depth + 1); // consume the stray block so braces stay balanced
         continue;
       }
       // a statement: the words up to the end of the line or the next brace
@@ -107,7 +122,14 @@ export function buildTree(lines: readonly Line[], diags: Diagnostics, eofLoc: Lo
       const next = toks[look];
       if (next && next.kind === 'open' && crossed <= 1) {
         pos = look + 1;
-        const inner = parseList(next.loc);
+        if (depth >= MAX_DEPTH) {
+          if (!tooDeep) diags.error('nesting-too-deep', `blocks nested more than ${MAX_DEPTH} deep; the inner ones are skipped`, next.loc);
+          tooDeep = true;
+          skipBlock();
+          stmts.push({ keyword: first.word.text, loc: first.word.loc, words, raw, offsets });
+          continue;
+        }
+        const inner = parseList(next.loc, depth + 1);
         if (!inner.end) {
           diags.error('missing-brace', `block of '${first.word.text}' opened here is never closed`, next.loc, "add the missing '}'");
         }
