@@ -41,6 +41,12 @@ describe('vrrp_instance', () => {
     assert.deepEqual(i.notify.generic?.argv, ['/etc/notify.sh']);
   });
 
+  test('unicast_peer: one per line, or several on one line, each with its own ttl options', () => {
+    const r = parse(`vrrp_instance VI_1 {\n virtual_router_id 5\n unicast_peer { 10.0.0.3 10.0.0.4 max_ttl 64 }\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n`);
+    assert.deepEqual(codes(r, 'error'), []);
+    assert.deepEqual(r.config.instances[0]!.unicastPeers.map((p) => [p.address, p.maxTtl]), [['10.0.0.3', undefined], ['10.0.0.4', 64]]);
+  });
+
   test('bad values: numbers, ranges, booleans, enums, addresses', () => {
     const r = parse(`vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 256\n priority abc\n state MASTR\n nopreempt maybe\n virtual_ipaddress {\n 10.0.0.300/24\n 10.0.0.1/33\n 10.0.0.2 colour red\n }\n}\n`);
     assert.deepEqual(codes(r, 'error'), ['3:20 out-of-range', '4:11 invalid-number', '5:8 invalid-value', '6:12 invalid-bool', '8:2 invalid-address', '9:2 invalid-prefix', '10:11 unknown-option', '10:18 unknown-option']);

@@ -1,5 +1,6 @@
 // The VRRP side: vrrp_script, track_file, vrrp_track_process, vrrp_sync_group, vrrp_instance
 // (keepalived/vrrp/vrrp_parser.c, keepalived/trackers/track_file.c).
+import { isIP } from 'node:net';
 import type { Loc } from '../diagnostics.js';
 import type { SyncGroup, TrackFile, TrackProcess, UnicastPeer, VrrpInstance, VrrpScript } from '../model.js';
 import { type Ctx, type Kw, runBlock, table } from '../schema.js';
@@ -165,10 +166,7 @@ export const vrrpInstance = table<I>('vrrp_instance', {
   unicast_peer: {
     block: 'required', multi: true,
     h: (s, c, t) => {
-      for (const line of s.block ?? []) {
-        const p = parsePeer(line, c);
-        if (p) t.unicastPeers.push(p);
-      }
+      for (const line of s.block ?? []) t.unicastPeers.push(...parsePeers(line, c));
     },
   },
   unicast_ttl: int(0, 255, (t, v) => { t.unicastTtl = v; }),
@@ -265,21 +263,26 @@ const authBlock = table<{ type?: 'PASS' | 'AH'; pass?: string; passLoc?: Loc }>(
   },
 });
 
-function parsePeer(line: Stmt, c: Ctx): UnicastPeer | undefined {
-  const first = line.words[0] as Word;
-  const a = c.ip(first, 'unicast_peer');
-  if (!a) return undefined;
-  const p: { -readonly [K in keyof UnicastPeer]: UnicastPeer[K] } = { loc: first.loc, address: a.address, family: a.family };
-  for (let i = 1; i < line.words.length; i++) {
+/** `IP [min_ttl N] [max_ttl N]`; several addresses on one line are taken as several peers. */
+function parsePeers(line: Stmt, c: Ctx): UnicastPeer[] {
+  const out: UnicastPeer[] = [];
+  let cur: { -readonly [K in keyof UnicastPeer]: UnicastPeer[K] } | undefined;
+  for (let i = 0; i < line.words.length; i++) {
     const w = line.words[i] as Word;
-    if (w.text === 'min_ttl' || w.text === 'max_ttl') {
+    if ((w.text === 'min_ttl' || w.text === 'max_ttl') && cur) {
       const v = line.words[++i];
       const n = v ? c.intWord(v, 0, 255, w.text) : undefined;
       if (!v) c.diags.error('missing-value', `'${w.text}' needs a number`, w.loc);
-      if (n !== undefined) { if (w.text === 'min_ttl') p.minTtl = n; else p.maxTtl = n; }
-    } else {
-      c.diags.error('unknown-option', `unknown unicast_peer option '${w.text}' (want min_ttl N / max_ttl N)`, w.loc);
+      if (n !== undefined) { if (w.text === 'min_ttl') cur.minTtl = n; else cur.maxTtl = n; }
+      continue;
     }
+    if (isIP(w.text) || i === 0) {
+      const a = c.ip(w, 'unicast_peer');
+      cur = a ? { loc: w.loc, address: a.address, family: a.family } : undefined;
+      if (cur) out.push(cur);
+      continue;
+    }
+    c.diags.error('unknown-option', `unknown unicast_peer option '${w.text}' (want min_ttl N / max_ttl N)`, w.loc);
   }
-  return p;
+  return out;
 }
