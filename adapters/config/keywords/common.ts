@@ -171,9 +171,9 @@ export function notifyKeywords<T extends { notify: Notifies; notifyPriorityChang
 }
 
 /** A keyword vigil accepts and keeps the words of, without acting on it. */
-export function keep<T extends { other: Record<string, string[]> }>(reason?: string, block?: 'required' | 'optional'): Kw<T> {
+export function keep<T extends { other: Record<string, string[]> }>(reason = 'not implemented yet; the setting is kept', block?: 'required' | 'optional'): Kw<T> {
   return {
-    ...(reason ? { unsupported: reason } : {}),
+    unsupported: reason,
     ...(block ? { block } : {}),
     multi: true,
     h: (s, c, t) => { t.other[s.keyword] = c.rest(s); },

@@ -146,10 +146,10 @@ const url = table<UrlSpec>('url', {
   regex: { h: (s, c, u) => { const v = c.str(s, 1, 'a regular expression'); if (v) u.regex = v; } },
   regex_no_match: { h: (s, c, u) => { u.regexNoMatch = c.bool(s); } },
   regex_options: { h: (s, c, u) => { u.regexOptions = c.rest(s); } },
-  regex_stack: { h: () => {} },
-  regex_min_offset: { h: () => {} },
-  regex_max_offset: { h: () => {} },
-  tls_compliant: { h: () => {} },
+  regex_stack: { unsupported: 'regex tuning does not apply to JavaScript regular expressions', h: () => {} },
+  regex_min_offset: { unsupported: 'regex offsets are not implemented yet', h: () => {} },
+  regex_max_offset: { unsupported: 'regex offsets are not implemented yet', h: () => {} },
+  tls_compliant: { unsupported: 'set tls_compliant on the checker, not the url', h: () => {} },
 });
 
 const http = table<HttpChecker>('HTTP_GET', {
@@ -357,7 +357,7 @@ export const virtualServer = table<VS>('virtual_server', {
     },
   },
   sorry_server_inhibit: vsFlag((t, v) => { t.sorryServerInhibit = v; }),
-  sorry_server_lvs_method: keep(),
+  sorry_server_lvs_method: keep('the sorry server uses the virtual server\'s forwarding method'),
   inhibit_on_failure: vsFlag((t, v) => { t.inhibitOnFailure = v; }),
   weight: { h: (s, c, t) => { const v = c.int(s, 0, 65535); if (v !== undefined) t.weight = v; } },
   ...timing<VS>(),
