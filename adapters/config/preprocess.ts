@@ -6,14 +6,26 @@ import * as path from 'node:path';
 import { Diagnostics, type Loc, type Via } from './diagnostics.js';
 import { type ConfigFs, expandBraces, globOne, hasBrace, hasWildcard } from './fs.js';
 
-/** A logical line after preprocessing. `cols[i]` is the source column of `text[i]` on `base`'s line. */
+/**
+ * Source columns of a line's characters: an array (`cols[i]` is the column of `text[i]`) after
+ * substitutions, or, for text straight from a file, a number `o` meaning column `o + i + 1`
+ * (no per-character array: the common case stays cheap).
+ */
+export type Cols = readonly number[] | number;
+
+export function colAt(cols: Cols, i: number): number {
+  return typeof cols === 'number' ? cols + i + 1 : cols[i] ?? 0;
+}
+
+/** A logical line after preprocessing. `colAt(cols, i)` is the source column of `text[i]` on `base`'s line. */
 export interface Line {
   readonly text: string;
-  readonly cols: readonly number[];
+  readonly cols: Cols;
   readonly base: Loc; // col is 1: the line; `via` the expansion chain
 }
 
 export function locAt(line: Line, index: number): Loc {
+  if (typeof line.cols === 'number') return { ...line.base, col: line.cols + index + 1 };
   const col = line.cols[Math.min(index, line.cols.length - 1)] ?? line.base.col;
   return { ...line.base, col: index >= line.cols.length && line.cols.length ? col + 1 : col };
 }
@@ -53,9 +65,30 @@ const NAME_START = /[A-Za-z_]/;
 const NAME_CHAR = /[A-Za-z0-9_]/;
 
 /** Strip leading whitespace, comments (`#`/`!` outside double quotes) and trailing whitespace. */
-export function decomment(text: string, cols: number[]): { text: string; cols: number[]; cont: boolean; unterminated: boolean } {
+export function decomment(text: string, cols: Cols): { text: string; cols: Cols; cont: boolean; unterminated: boolean } {
   let start = 0;
   while (start < text.length && (text[start] === ' ' || text[start] === '\t')) start++;
+  if (typeof cols === 'number') {
+    // fast path: find the end without building anything; fall back when an escape must be removed
+    let quote = false;
+    let end = text.length;
+    let cont = false;
+    let slow = false;
+    for (let i = start; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 34 /* " */) quote = !quote;
+      else if (c === 92 /* \ */) {
+        if (i + 1 >= text.length) { cont = true; end = i; break; }
+        const n = text.charCodeAt(i + 1);
+        if (!quote && (n === 35 || n === 33)) { slow = true; break; }
+        i++;
+      } else if (!quote && (c === 35 /* # */ || c === 33 /* ! */)) { end = i; break; }
+    }
+    if (!slow) {
+      while (end > start && (text[end - 1] === ' ' || text[end - 1] === '\t')) end--;
+      return { text: text.slice(start, end), cols: cols + start, cont, unterminated: quote };
+    }
+  }
   let out = '';
   const outCols: number[] = [];
   let quote = false;
@@ -68,14 +101,14 @@ export function decomment(text: string, cols: number[]): { text: string; cols: n
       if (i + 1 >= text.length) { cont = true; break; }
       const n = text[i + 1] as string;
       if (!quote && (n === '#' || n === '!')) {
-        out += n; outCols.push(cols[i + 1] ?? 0); i++; continue;
+        out += n; outCols.push(colAt(cols, i + 1)); i++; continue;
       }
-      out += c + n; outCols.push(cols[i] ?? 0, cols[i + 1] ?? 0); i++; continue;
+      out += c + n; outCols.push(colAt(cols, i), colAt(cols, i + 1)); i++; continue;
     } else if (!quote && (c === '#' || c === '!')) {
       break;
     }
     out += c;
-    outCols.push(cols[i] ?? 0);
+    outCols.push(colAt(cols, i));
   }
   let end = out.length;
   while (end > 0 && (out[end - 1] === ' ' || out[end - 1] === '\t')) end--;
@@ -151,9 +184,8 @@ export class Preprocessor {
       let t = raw[i] as string;
       if (t.endsWith('\r')) t = t.slice(0, -1);
       const base: Loc = via ? { file, line: i + 1, col: 1, via } : { file, line: i + 1, col: 1 };
-      const cols = Array.from({ length: t.length }, (_, k) => k + 1);
-      const d = decomment(t, cols);
-      if (d.unterminated) this.#diags.error('unterminated-quote', 'unterminated quote', { ...base, col: d.cols[0] ?? 1 });
+      const d = decomment(t, 0);
+      if (d.unterminated) this.#diags.error('unterminated-quote', 'unterminated quote', { ...base, col: colAt(d.cols, 0) });
       if (!d.text) continue;
       let line: Line = { text: d.text, cols: d.cols, base };
       // multi-line $NAME= definitions consume the following raw lines of this file
@@ -169,7 +201,7 @@ export class Preprocessor {
             let u = raw[i] as string;
             if (u.endsWith('\r')) u = u.slice(0, -1);
             const ub: Loc = via ? { file, line: i + 1, col: 1, via } : { file, line: i + 1, col: 1 };
-            const dd = decomment(u, Array.from({ length: u.length }, (_, k) => k + 1));
+            const dd = decomment(u, 0);
             if (!dd.text && !dd.cont) break; // a blank line ends the definition
             if (dd.text) lines.push({ text: dd.text, cols: dd.cols, base: ub });
             if (!dd.cont) break;
@@ -246,7 +278,7 @@ export class Preprocessor {
       const expanded = this.#substitute(line, ctx);
       if (expanded) {
         for (const l of expanded) {
-          const d = decomment(l.text, l.cols as number[]);
+          const d = decomment(l.text, l.cols);
           if (d.text) this.#process({ text: d.text, cols: d.cols, base: l.base }, ctx, depth + 1);
         }
         return;
@@ -270,10 +302,10 @@ export class Preprocessor {
     let i = 0;
     while (i < t.length) {
       const c = t[i] as string;
-      if (c !== '$' || i + 1 >= t.length) { out += c; outCols.push(line.cols[i] ?? 0); i++; continue; }
+      if (c !== '$' || i + 1 >= t.length) { out += c; outCols.push(colAt(line.cols, i)); i++; continue; }
       const ref = this.#parseRef(t, i + 1);
-      if (!ref) { out += c; outCols.push(line.cols[i] ?? 0); i++; continue; }
-      const useCol = line.cols[i] ?? 0;
+      if (!ref) { out += c; outCols.push(colAt(line.cols, i)); i++; continue; }
+      const useCol = colAt(line.cols, i);
       const atEnd = ref.end >= t.length;
       const builtin = this.#builtins.get(ref.name);
       if (builtin) {
@@ -282,7 +314,7 @@ export class Preprocessor {
           this.#diags.error('bad-builtin-params',
             `\${${ref.name}} takes ${builtin.min === builtin.max ? builtin.min : `${builtin.min} to ${builtin.max}`}${builtin.numeric ? ' numeric' : ''} parameter(s)`,
             { ...line.base, col: useCol });
-          out += t.slice(i, ref.end); for (let k = i; k < ref.end; k++) outCols.push(line.cols[k] ?? 0);
+          out += t.slice(i, ref.end); for (let k = i; k < ref.end; k++) outCols.push(colAt(line.cols, k));
           i = ref.end; continue;
         }
         const v = builtin.fn(ref.params, ctx) ?? '';
@@ -291,7 +323,7 @@ export class Preprocessor {
       }
       const def = this.#defs.get(ref.name);
       if (!def || ref.params.length || (def.multiline && !atEnd)) {
-        out += t.slice(i, ref.end); for (let k = i; k < ref.end; k++) outCols.push(line.cols[k] ?? 0);
+        out += t.slice(i, ref.end); for (let k = i; k < ref.end; k++) outCols.push(colAt(line.cols, k));
         i = ref.end; continue;
       }
       found = true;
@@ -404,7 +436,7 @@ export class Preprocessor {
 
   /** Substitute single-line definitions in a plain string (generator parameters). */
   #substituteText(s: string, line: Line, ctx: FileCtx): string {
-    const l: Line = { text: s, cols: Array.from({ length: s.length }, () => line.base.col), base: line.base };
+    const l: Line = { text: s, cols: Array.from({ length: s.length }, () => line.base.col), base: line.base }; // generator parameters are short
     const r = this.#substitute(l, ctx);
     return r?.[0]?.text ?? s;
   }
@@ -469,7 +501,7 @@ export class Preprocessor {
 }
 
 function slice(line: Line, start: number): Line {
-  return { text: line.text.slice(start), cols: line.cols.slice(start), base: line.base };
+  return { text: line.text.slice(start), cols: typeof line.cols === 'number' ? line.cols + start : line.cols.slice(start), base: line.base };
 }
 
 function withVia(line: Line, what: string, loc: Loc): Line {

@@ -30,6 +30,11 @@ type Tok =
   | { kind: 'open' | 'close'; loc: Loc }
   | { kind: 'eol' };
 
+/** Whitespace, '"', '{' or '}': what ends an unquoted word. */
+function isDelimiter(c: number): boolean {
+  return c === 32 || c === 9 || c === 13 || c === 11 || c === 12 || c === 34 || c === 123 || c === 125;
+}
+
 /** Tokenise one logical line the way keepalived's alloc_strvec_r does, with '{' and '}' as tokens. */
 export function tokenize(line: Line, diags: Diagnostics, into: Tok[]): void {
   const t = line.text;
@@ -55,7 +60,7 @@ export function tokenize(line: Line, diags: Diagnostics, into: Tok[]): void {
       continue;
     }
     let j = i;
-    while (j < t.length && !' \t\r\v\f"{}'.includes(t[j] as string)) j++;
+    while (j < t.length && !isDelimiter(t.charCodeAt(j))) j++;
     into.push({ kind: 'word', word: { text: t.slice(i, j), loc: locAt(line, i), quoted: false }, line, start: i, end: j });
     i = j;
   }
