@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import type { Diagnostics, Loc } from './diagnostics.js';
 import type { HostInfo } from './host.js';
 import type { Checker, KeepalivedConfig, ScriptSpec, VirtualServer, VrrpInstance } from './model.js';
+import { suggest } from './schema.js';
 
 export interface CheckOptions {
   host?: HostInfo;
@@ -282,27 +283,8 @@ function checkChecker(ck: Checker, d: Diagnostics): void {
 }
 
 function nearName(name: string, names: Iterable<string>): string | undefined {
-  let best: string | undefined;
-  let bestD = 3;
-  for (const n of names) {
-    const dd = levenshtein(name.toLowerCase(), n.toLowerCase());
-    if (dd < bestD) { bestD = dd; best = n; }
-  }
+  const best = suggest(name, [...names]);
   return best ? `did you mean '${best}'?` : undefined;
-}
-
-function levenshtein(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0] as number;
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j] as number;
-      dp[j] = Math.min((dp[j] as number) + 1, (dp[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return dp[b.length] as number;
 }
 
 // ---------------------------------------------------------------- script security
