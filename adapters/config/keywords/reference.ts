@@ -4,7 +4,7 @@ import { registry } from '../schema.js';
 import './root.js';
 
 export function keywordReference(): string {
-  const out: string[] = [
+  const head: string[] = [
     '# keepalived.conf keywords in vigil',
     '',
     'Generated from the keyword tables in `adapters/config/keywords/` (do not edit; `UPDATE_GOLDEN=1 npm test` rewrites it).',
@@ -13,6 +13,7 @@ export function keywordReference(): string {
     'that vigil does not act on it (the reason is given); **deprecated**: accepted with a warning naming the keyword to use.',
     '',
   ];
+  const out: string[] = [];
   let total = 0;
   let acted = 0;
   for (const [block, t] of registry) {
@@ -30,6 +31,6 @@ export function keywordReference(): string {
     }
     out.push('');
   }
-  out.splice(7, 0, `${total} keyword entries in ${registry.size} blocks; ${acted} parsed into the model, ${total - acted} parsed only.`, '');
-  return out.join('\n');
+  head.push(`${total} keyword entries in ${registry.size} blocks; ${acted} parsed into the model, ${total - acted} parsed only.`, '');
+  return [...head, ...out].join('\n');
 }
