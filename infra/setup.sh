@@ -11,10 +11,11 @@ cd "$root"
 
 # Debian packages later parts of the test suite and the demo use: nats-server (event backbone),
 # nftables (the load balancer testable without IPVS), tcpdump/arping (namespace tests),
-# keepalived (interop and benchmarks), iproute2 (VIPs), ipvsadm (IPVS driver).
+# keepalived (interop and benchmarks), iproute2 (VIPs), ipvsadm (IPVS driver), ping (VIP reachability),
+# tshark (decodes our packets as a third party would).
 need=()
 for pair in nats-server:nats-server nft:nftables tcpdump:tcpdump arping:arping \
-            keepalived:keepalived ip:iproute2 ipvsadm:ipvsadm; do
+            keepalived:keepalived ip:iproute2 ipvsadm:ipvsadm ping:iputils-ping tshark:tshark; do
   cmd=${pair%%:*} pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || [[ -x /usr/sbin/$cmd ]] || need+=("$pkg")
 done
