@@ -75,7 +75,8 @@ interface Context extends TrackScriptInput {
   counter: number;
   /** results in a row with the same outcome as the last one */
   consecutive: number;
-  last: Result | null;
+  /** the last verdict (output stays out of the context, so snapshots stay small) */
+  last: { ok: boolean; cause: string } | null;
 }
 
 /** Death by the signals we send on timeout is a timeout; anything else is the script's verdict. */
@@ -109,8 +110,8 @@ export const trackScript = setup({
   actions: {
     record: assign(({ context, event }) => {
       if (event.type !== 'script.result') return {};
-      const { ok, cause, result } = event;
-      return { consecutive: context.last?.ok === ok ? context.consecutive + 1 : 1, last: { ok, cause, result } };
+      const { ok, cause } = event;
+      return { consecutive: context.last?.ok === ok ? context.consecutive + 1 : 1, last: { ok, cause } };
     }),
     countUp: assign({ counter: ({ context }) => context.counter + 1 }),
     countDown: assign({ counter: ({ context }) => context.counter - 1 }),
@@ -123,8 +124,8 @@ export const trackScript = setup({
       cause: context.last?.cause ?? 'init_fail', consecutive: context.consecutive,
       weight: context.weight, reverse: context.reverse,
     })),
-    report: emit(({ context }, params: { status: TrackStatus }) => {
-      const r = context.last?.result;
+    report: emit(({ context, event }, params: { status: TrackStatus }) => {
+      const r = event.type === 'script.result' ? event.result : null;
       return {
         type: 'track.result' as const, tracker: context.name, kind: 'script' as const,
         ok: context.last?.ok ?? false, cause: context.last?.cause ?? '', status: params.status,
