@@ -87,16 +87,35 @@ export interface EndpointHandlers {
   onDrop(reason: DropReason, src: string | undefined, detail?: string): void;
 }
 
+/**
+ * Packet counters (keepalived's per-instance stats, §5.4): `rx` adverts accepted (endpoint) or
+ * datagrams read (net), `tx` packets handed to the kernel, `txError` sends that failed, and one
+ * count per drop reason.
+ */
+export type VrrpCounters = Record<DropReason | 'rx' | 'tx' | 'txError', number>;
+
+export interface VrrpNetStats {
+  /** `rx`: every datagram read; drop reasons: only packets no endpoint claimed (unreadable, unknown
+   *  VRID); `tx`/`txError`: totals over all endpoints, closed ones included */
+  readonly net: VrrpCounters;
+  /** the open endpoints' own counters, by instance name */
+  readonly endpoints: Readonly<Record<string, VrrpCounters>>;
+}
+
 /** One instance's view of the wire. `send` never throws: failures go to `onSendError`. */
 export interface VrrpEndpoint {
   /** Send one advertisement with this priority (and interval, which v3 may adopt). */
   send(priority: number, intervalCs?: number): void;
   /** The source address our adverts carry (for the equal-priority tie-break), once known. */
   readonly srcIp: string | undefined;
+  /** this endpoint's counters (a copy) */
+  stats?(): VrrpCounters;
   close(): void;
 }
 
 export interface VrrpNet {
   open(spec: EndpointSpec, handlers: EndpointHandlers & { onSendError?(err: Error): void }): VrrpEndpoint;
+  /** counters of the whole net and of each open endpoint (copies) */
+  stats?(): VrrpNetStats;
   close(): Promise<void>;
 }

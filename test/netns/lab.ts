@@ -45,13 +45,14 @@ export class Lab {
       const h = `vg${opts.tag}${process.pid % 10000}-h${i}`;
       lab.hosts.push(h);
       await ip('netns', 'add', h);
+      if (opts.ipv6) {
+        // no duplicate address detection, so every address (link-local included) is usable at once;
+        // set before eth0 exists so it inherits `default`
+        await sh('ip', ['netns', 'exec', h, 'sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']);
+      }
       await ip('link', 'add', 'eth0', 'netns', h, 'type', 'veth', 'peer', 'name', `p${i}`, 'netns', lab.sw);
       await ip('-n', lab.sw, 'link', 'set', `p${i}`, 'master', 'br0', 'up');
       await ip('-n', h, 'link', 'set', 'lo', 'up');
-      if (opts.ipv6) {
-        // no DAD, so the addresses are usable at once
-        await sh('ip', ['netns', 'exec', h, 'sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']);
-      }
       await ip('-n', h, 'addr', 'add', `${lab.addr(i)}/24`, 'dev', 'eth0');
       if (opts.ipv6) await ip('-n', h, 'addr', 'add', `fd99::${10 + i}/64`, 'dev', 'eth0', 'nodad');
       await ip('-n', h, 'link', 'set', 'eth0', 'up');
