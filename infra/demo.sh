@@ -13,3 +13,88 @@ for f in duplicate-vip duplicate-vs include-missing typo-keyword; do
   vigil config-test --no-host -f "infra/examples/broken/$f.conf"
   echo "   (exit $?)"
 done
+
+echo
+echo "== VRRP failover: vigil on two hosts in network namespaces, a third host pinging the VIP"
+if [[ $(id -u) -ne 0 ]]; then
+  echo "(skipped: network namespaces and raw sockets need root; run 'sudo npm run demo')"
+  exit 0
+fi
+work=$(mktemp -d /tmp/vigil-demo.XXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -9 -- "-$p" 2>/dev/null || true; done
+  bash infra/lab.sh down
+  rm -rf "$work"
+}
+trap cleanup EXIT
+bash infra/lab.sh up 3
+for i in 1 2; do
+  cat > "$work/h$i.conf" <<CONF
+global_defs {
+  router_id h$i
+}
+vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 51
+  priority $((i == 1 ? 150 : 100))
+  advert_int 1
+  virtual_ipaddress {
+    10.99.0.100/24
+  }
+}
+CONF
+done
+start() { # host
+  setsid ip netns exec "vg-h$1" node bin/vigil.js run -f "$work/h$1.conf" >>"$work/h$1.log" 2>&1 &
+  pids[$1]=$!
+  disown
+}
+wait_for() { # host pattern seconds [occurrences]
+  for _ in $(seq 1 $(($3 * 10))); do
+    (($(grep -c "$2" "$work/h$1.log" 2>/dev/null || true) >= ${4:-1})) && return 0
+    sleep 0.1
+  done
+  echo "host $1: '$2' not seen in $3 s"; tail -5 "$work/h$1.log"; return 1
+}
+show() { # what holds the VIP
+  for i in 1 2; do
+    if ip -n "vg-h$i" -o addr show dev eth0 | grep -q 10.99.0.100; then echo "   host $i holds 10.99.0.100"; fi
+  done
+}
+msgs() { node -e 'for (const l of require("fs").readFileSync(process.argv[1], "utf8").split("\n")) { try { const j = JSON.parse(l); console.log("   h" + process.argv[2] + " " + j.time.slice(11, 23) + " " + j.msg) } catch {} }' "$work/h$1.log" "$1"; }
+echo "-- starting vigil on host 1 (priority 150), then host 2 (priority 100)"
+start 1; wait_for 1 'Entering MASTER' 10
+start 2; wait_for 2 'Entering BACKUP' 10
+sleep 0.5; show
+echo "-- host 3 pings 10.99.0.100 every 50 ms; host 1 fails: its link goes down and vigil is killed (no goodbye)"
+ip netns exec vg-h3 ping -i 0.05 -W 1 10.99.0.100 >"$work/ping.log" 2>&1 &
+ping_pid=$!
+sleep 1
+t0=$(date +%s.%N)
+ip -n vg-h1 link set eth0 down
+kill -9 -- "-${pids[1]}"
+wait_for 2 'Entering MASTER' 10
+echo "   host 2 took over $(node -e "console.log(((Date.now() / 1000 - $t0)).toFixed(2))") s after the kill"
+sleep 1; show
+kill -INT "$ping_pid"; wait "$ping_pid" 2>/dev/null
+echo "   ping: $(grep -E 'packets transmitted' "$work/ping.log")"
+echo "   (each lost ping is 50 ms: the gap is Master_Down_Interval = 3 × 1 s + (256-100)/256 s = 3.61 s, as in keepalived)"
+echo "-- host 1 comes back (vigil first removes the VIP its crash left behind); with the higher"
+echo "   priority it preempts; then a SIGTERM hands over in Skew_Time"
+ip -n vg-h1 link set eth0 up
+start 1; wait_for 1 'Entering MASTER' 10 2
+sleep 0.5; show
+ip netns exec vg-h3 ping -i 0.05 -W 1 10.99.0.100 >"$work/ping2.log" 2>&1 &
+ping_pid=$!
+sleep 0.5
+kill -TERM "${pids[1]}"
+wait_for 2 'Entering MASTER' 10 2
+sleep 1
+kill -INT "$ping_pid"; wait "$ping_pid" 2>/dev/null
+show
+echo "   ping: $(grep -E 'packets transmitted' "$work/ping2.log")"
+echo "   (host 1 sent priority 0 on its way out: host 2 waited only Skew_Time = (256-100)/256 s = 0.61 s)"
+echo "-- the logs"
+msgs 1; msgs 2

@@ -41,4 +41,8 @@ if [[ ! -f $stamp || $(cat "$stamp") != "$sum" ]]; then
   else npm install --no-audit --no-fund --loglevel=error >/dev/null; fi
   echo "$sum" > "$stamp"
 fi
+
+# The AF_PACKET addon that sends gratuitous ARP (adapters/ip/native); rebuilt only when its
+# sources change. Without it vigil runs but cannot announce IPv4 takeovers, and says so.
+bash adapters/ip/native/build.sh --quiet || say "gratuitous ARP addon not built (see above)"
 say "ready"

@@ -47,12 +47,26 @@ Exit codes (compatible with keepalived -t):
   {
     name: 'run',
     summary: 'run the VRRP instances, checkers and load balancer of a config',
-    load: notYet('run', 'the VRRP engine, issue #4'),
-    help: `Usage: vigil run -f FILE [--nats URL] [--journal FILE] [--control SOCKET] [--http HOST:PORT] [--daemon]
+    load: () => import('./run.js'),
+    help: `Usage: vigil run -f FILE [-i ID] [-l LEVEL] [--nats URL] [--journal FILE] [--control SOCKET] [--http HOST:PORT] [--daemon]
 
-Run in the foreground (default) or detached with --daemon. Signals as keepalived:
-HUP reload, TERM/INT stop, USR1 data dump, USR2 stats dump.
-(Not available in this version yet: the VRRP engine is issue #4.)
+Check FILE exactly as 'vigil config-test' does (any error: not started, same exit code), then run
+its VRRP instances and sync groups in the foreground, logging JSON lines (pino) to stdout in
+keepalived's words ("(VI_1) Entering MASTER STATE").
+
+Options:
+  -f, --file FILE        config file (default /etc/keepalived/keepalived.conf)
+  -i, --config-id ID     the id @ID lines are matched against (default: host name up to the first '.')
+  -l, --log-level LEVEL  trace, debug, info (default), warn, error
+      --nats URL, --journal FILE      event export (issue #5; refused in this version)
+      --control SOCKET, --http H:P    control API (issue #8; refused in this version)
+      --daemon                        detach (issue #8; refused in this version)
+
+Signals: TERM and INT stop gracefully: every MASTER sends a priority-0 advert and removes its
+virtual addresses, then vigil exits 0. (HUP reload and USR1/USR2 dumps: issue #8.)
+
+Exit codes: 0 stopped by a signal; 2 bad usage; 3/4/5 as config-test (config refused);
+3 also when the network cannot be set up (raw socket, netlink).
 `,
   },
   {

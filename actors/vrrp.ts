@@ -1,0 +1,406 @@
+// One vrrp_instance at work: the pure machine (machines/vrrp.machine.ts) given the wire
+// (VrrpNet), the host's addresses (IpNet) and the clock; its trackers folded into an effective
+// priority and fault flags (machines/priority.ts); every emitted transition logged in keepalived's
+// words and published on the bus.
+import { createActor, type Actor } from 'xstate';
+import type { GlobalDefs, KeepalivedConfig, VrrpInstance } from '../adapters/config/model.js';
+import type { IpNet, LinkInfo, RouteLine, VipSpec } from '../adapters/ip/types.js';
+import type { DropReason, EndpointSpec, VrrpEndpoint, VrrpNet } from '../adapters/vrrp/types.js';
+import { effectivePriority, type TrackerStatus } from '../machines/priority.js';
+import { stateName, vrrpMachine, type VrrpEmitted, type VrrpInput, type VrrpStateName } from '../machines/vrrp.machine.js';
+import type { Bus, BusEvent } from './bus.js';
+import type { Logger } from './log.js';
+
+export interface VrrpPorts {
+  readonly net: VrrpNet;
+  readonly ip: IpNet;
+  readonly bus: Bus;
+  readonly log: Logger;
+  /** XState clock (a SimulatedClock in tests); default: real time */
+  readonly clock?: { setTimeout(fn: (...args: unknown[]) => void, ms: number): unknown; clearTimeout(id: unknown): void };
+}
+
+/** Everything the machine and the wire need, resolved from the config once. */
+export interface ResolvedInstance {
+  readonly input: VrrpInput;
+  readonly endpoint: EndpointSpec;
+  readonly vips: readonly VipSpec[];
+  readonly routes: readonly RouteLine[];
+  /** interfaces whose state matters: own (unless dont_track_primary) and track_interface */
+  readonly trackedInterfaces: readonly { name: string; weight: number; reverse: boolean; own: boolean }[];
+  /** `address dev` of the VIPs whose removal behind our back makes a MASTER step down (not no_track) */
+  readonly watchedVips: readonly string[];
+  readonly garpIntervalMs: number;
+}
+
+const MCAST4 = '224.0.0.18';
+const MCAST6 = 'ff02::12';
+
+export function resolveInstance(inst: VrrpInstance, g: GlobalDefs, syncGroup?: string): ResolvedInstance {
+  const iface = inst.interface ?? g.defaultInterface ?? 'eth0';
+  const family = inst.family ?? inst.vips[0]?.family ?? 4;
+  const vips: VipSpec[] = [...inst.vips, ...inst.excludedVips].map((v) => ({
+    address: v.address,
+    prefix: v.prefix,
+    family: v.family,
+    dev: v.dev ?? iface,
+    ...(v.brd !== undefined ? { brd: v.brd } : {}),
+    ...(v.scope !== undefined ? { scope: v.scope } : {}),
+    ...(v.label !== undefined ? { label: v.label } : {}),
+    ...(v.peer !== undefined ? { peer: v.peer } : {}),
+    flags: v.flags,
+  }));
+  const unicast = inst.unicastPeers.length > 0;
+  const input: VrrpInput = {
+    name: inst.name,
+    vrid: inst.vrid ?? 0,
+    version: inst.version,
+    basePriority: inst.priority,
+    advertIntervalCs: Math.max(1, Math.round(inst.advertIntMs / 10)),
+    initialState: inst.initialState,
+    nopreempt: inst.nopreempt,
+    preemptDelayMs: inst.preemptDelayMs,
+    downTimerAdverts: inst.downTimerAdverts ?? g.vrrpDownTimerAdverts,
+    lowerPrioNoAdvert: inst.lowerPrioNoAdvert ?? g.vrrpLowerPrioNoAdvert,
+    higherPrioSendAdvert: inst.higherPrioSendAdvert ?? g.vrrpHigherPrioSendAdvert,
+    garp: {
+      masterDelayMs: inst.garpMasterDelayMs ?? g.vrrpGarpMasterDelayMs,
+      masterRepeat: inst.garpMasterRepeat ?? g.vrrpGarpMasterRepeat,
+      masterRefreshMs: inst.garpMasterRefreshMs ?? g.vrrpGarpMasterRefreshMs,
+      masterRefreshRepeat: inst.garpMasterRefreshRepeat ?? g.vrrpGarpMasterRefreshRepeat,
+      lowerPrioRepeat: inst.garpLowerPrioRepeat ?? g.vrrpGarpLowerPrioRepeat ?? 0,
+      lowerPrioDelayMs: inst.garpLowerPrioDelayMs ?? g.vrrpGarpLowerPrioDelayMs ?? 0,
+    },
+    ...(syncGroup ? { syncGroup } : {}),
+    startupDelayMs: g.vrrpStartupDelayMs,
+  };
+  const endpoint: EndpointSpec = {
+    instance: inst.name,
+    iface,
+    family,
+    version: inst.version,
+    vrid: inst.vrid ?? 0,
+    intervalCs: input.advertIntervalCs,
+    addresses: inst.vips.map((v) => v.address),
+    ...((unicast ? inst.unicastSrcIp : inst.mcastSrcIp) ? { srcIp: (unicast ? inst.unicastSrcIp : inst.mcastSrcIp)! } : {}),
+    mcastGroup: inst.mcastDstIp ?? (family === 6 ? g.vrrpMcastGroup6 || MCAST6 : g.vrrpMcastGroup4 || MCAST4),
+    unicastPeers: inst.unicastPeers.map((p) => ({
+      address: p.address,
+      ...(p.minTtl !== undefined ? { minTtl: p.minTtl } : {}),
+      ...(p.maxTtl !== undefined ? { maxTtl: p.maxTtl } : {}),
+    })),
+    ...(inst.unicastTtl !== undefined ? { unicastTtl: inst.unicastTtl } : {}),
+    ...(inst.auth ? { auth: { type: inst.auth.type, pass: inst.auth.pass ?? '' } } : {}),
+    checkUnicastSrc: g.vrrpCheckUnicastSrc,
+    owner: inst.priority === 255,
+  };
+  const trackedInterfaces = [
+    ...(inst.dontTrackPrimary ? [] : [{ name: iface, weight: 0, reverse: false, own: true }]),
+    ...inst.trackInterfaces.map((t) => ({ name: t.name, weight: t.weight ?? 0, reverse: t.reverse, own: false })),
+  ];
+  const routes = inst.virtualRoutes.map((r) => ({ words: r.words, family: r.family }));
+  const watchedVips = [...inst.vips, ...inst.excludedVips].filter((v) => !v.noTrack).map((v) => `${v.address} ${v.dev ?? iface}`);
+  return {
+    watchedVips,
+    input,
+    endpoint,
+    vips,
+    routes,
+    trackedInterfaces,
+    garpIntervalMs: family === 6 ? g.vrrpGnaIntervalMs : g.vrrpGarpIntervalMs,
+  };
+}
+
+const LOG_STATE: Record<VrrpStateName, string> = {
+  INIT: 'INIT',
+  BACKUP: 'BACKUP',
+  MASTER: 'MASTER',
+  FAULT: 'FAULT',
+  STOP: 'STOP',
+};
+
+/**
+ * The running instance. `start()` cleans any stale VIPs, opens the wire and starts the machine;
+ * `shutdown()` sends the machine its `shutdown` event (priority 0 and VIP removal when MASTER) and
+ * resolves once every I/O it started has finished.
+ */
+export class VrrpInstanceActor {
+  readonly name: string;
+  private _actor: Actor<typeof vrrpMachine> | undefined;
+  private readonly logic;
+  private endpoint: VrrpEndpoint | undefined;
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly trackers = new Map<string, TrackerStatus>();
+  private readonly log: Logger;
+  private lastEvent: BusEvent | undefined;
+  private unwatch: (() => void) | undefined;
+  private readonly dropLog = new Map<DropReason, { count: number; loggedAt: number }>();
+  /** listeners for the machine's emitted events (the sync group, tests) */
+  private readonly listeners = new Set<(e: VrrpEmitted) => void>();
+
+  constructor(
+    readonly resolved: ResolvedInstance,
+    private readonly ports: VrrpPorts,
+  ) {
+    this.name = resolved.input.name;
+    this.log = ports.log.child({ instance: this.name });
+    const self = this;
+    const logic = vrrpMachine.provide({
+      actions: {
+        sendAdvert: ({ context }, { priority }) => {
+          self.endpoint?.send(priority, context.advertIntervalCs);
+        },
+        addVips: () => self.track(self.addVips()),
+        removeVips: () => self.track(self.removeVips()),
+        sendGarp: (_, { repeat }) => {
+          if (repeat > 0) self.track(self.garp(repeat));
+        },
+      },
+    });
+    for (const t of resolved.trackedInterfaces) {
+      this.trackers.set(`interface:${t.name}`, { kind: 'interface', name: t.name, weight: t.weight, reverse: t.reverse, status: 'unknown' });
+    }
+    this.logic = logic;
+  }
+
+  get actor(): Actor<typeof vrrpMachine> {
+    if (!this._actor) throw new Error(`instance ${this.name} not started`);
+    return this._actor;
+  }
+
+  /** subscribe to the machine's emitted events (vrrp.want and vrrp.faults for sync groups) */
+  onEvent(fn: (e: VrrpEmitted) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  send(event: Parameters<Actor<typeof vrrpMachine>['send']>[0]): void {
+    this.actor.send(event);
+  }
+
+  state(): VrrpStateName {
+    return this._actor ? stateName(this._actor.getSnapshot().value) : 'INIT';
+  }
+
+  async start(): Promise<void> {
+    const r = this.resolved;
+    // keepalived removes any VIPs it may own at start (a crash may have left them behind)
+    await this.removeVips();
+    // interfaces first, so an interface that is down starts the instance in FAULT
+    const unwatchLinks = this.ports.ip.watchLinks((l) => this.onLink(l));
+    const unwatchAddrs = this.ports.ip.watchAddresses((ev) => {
+      // keepalived §3.5: a VIP deleted behind a MASTER's back → priority 0, BACKUP, quick re-election
+      if (ev.added || this.state() !== 'MASTER' || this.removing) return;
+      if (!r.watchedVips.includes(`${ev.address} ${ev.dev}`)) return;
+      this.log.warn(`(${this.name}) virtual address ${ev.address} was removed from ${ev.dev} behind our back`);
+      this.actor.send({ type: 'vips.lost', address: ev.address });
+    });
+    this.unwatch = () => {
+      unwatchLinks();
+      unwatchAddrs();
+    };
+    const links = await this.ports.ip.links();
+    for (const t of r.trackedInterfaces) {
+      const l = links.find((x) => x.name === t.name);
+      this.setInterface(t.name, l?.up ?? false);
+    }
+    const outcome = effectivePriority(r.input.basePriority, [...this.trackers.values()]);
+    this.endpoint = this.ports.net.open(r.endpoint, {
+      onAdvert: (rx) =>
+        this.actor.send({ type: 'advert.received', src: rx.src, priority: rx.advert.priority, intervalCs: rx.advert.intervalCs }),
+      onDrop: (reason, src, detail) => this.onDrop(reason, src, detail),
+      onSendError: (err) => this.log.warn({ err }, `(${this.name}) error sending advert`),
+    });
+    const actor = createActor(this.logic, {
+      input: {
+        ...r.input,
+        priority: outcome.priority,
+        faults: this.faultFlags(outcome.faults),
+        trackersReady: outcome.ready,
+        ...(this.endpoint.srcIp ? { srcIp: this.endpoint.srcIp } : {}),
+      },
+      ...(this.ports.clock ? { clock: this.ports.clock } : {}),
+      id: `vrrp:${this.name}`,
+    });
+    this._actor = actor;
+    actor.on('*', (e) => this.onEmitted(e));
+    actor.subscribe({ error: (err) => this.log.error({ err }, `(${this.name}) machine error`) });
+    this.appliedFaults = new Set(this.faultFlags(outcome.faults));
+    this.actor.start();
+  }
+
+  /** graceful stop: priority 0 if MASTER, VIPs removed, then the wire closed */
+  async shutdown(): Promise<void> {
+    if (this._actor?.getSnapshot().status === 'active') this._actor.send({ type: 'shutdown' });
+    await this.drain();
+    this.unwatch?.();
+    this.endpoint?.close();
+    this._actor?.stop();
+  }
+
+  /** wait for every address/GARP operation started so far */
+  async drain(): Promise<void> {
+    while (this.pending.size) await Promise.allSettled([...this.pending]);
+  }
+
+  stats() {
+    return this.endpoint?.stats?.();
+  }
+
+  /** the trackers this instance waits for, before start (machines/priority.ts: INIT until they report) */
+  seedTrackers(list: readonly TrackerStatus[]): void {
+    for (const t of list) this.trackers.set(`${t.kind}:${t.name}`, t);
+  }
+
+  /** a tracker (script, file, process) reported; recompute priority and faults */
+  setTracker(t: TrackerStatus): void {
+    this.trackers.set(`${t.kind}:${t.name}`, t);
+    this.recompute(`${t.kind} ${t.name} ${t.status}`);
+  }
+
+  private setInterface(name: string, up: boolean) {
+    const key = `interface:${name}`;
+    const t = this.trackers.get(key);
+    if (!t) return;
+    const status = up ? 'ok' : 'failed';
+    if (t.status === status) return;
+    this.trackers.set(key, { ...t, status });
+    if (t.status !== 'unknown') this.log.info(`Netlink reports ${name} ${up ? 'up' : 'down'}`);
+  }
+
+  private onLink(l: LinkInfo) {
+    if (!this.trackers.has(`interface:${l.name}`)) return;
+    const before = this.trackers.get(`interface:${l.name}`)?.status;
+    this.setInterface(l.name, l.up && !l.deleted);
+    if (this.trackers.get(`interface:${l.name}`)?.status !== before) this.recompute(`interface ${l.name} ${l.up ? 'up' : 'down'}`);
+  }
+
+  private appliedFaults = new Set<string>();
+
+  private recompute(cause: string) {
+    if (this._actor?.getSnapshot().status !== 'active') return;
+    const outcome = effectivePriority(this.resolved.input.basePriority, [...this.trackers.values()]);
+    const faults = new Set(this.faultFlags(outcome.faults));
+    for (const f of faults) if (!this.appliedFaults.has(f)) this.actor.send({ type: 'fault.set', flag: f });
+    for (const f of this.appliedFaults) if (!faults.has(f)) this.actor.send({ type: 'fault.cleared', flag: f });
+    this.appliedFaults = faults;
+    this.actor.send({ type: 'priority.set', priority: outcome.priority, cause });
+    if (outcome.ready) this.actor.send({ type: 'trackers.ready' });
+  }
+
+  /**
+   * Fault flags from the trackers, with interfaces named as keepalived logs them: an unweighted
+   * tracked interface (the instance's own one included) that is down is a FAULT (§3.6).
+   */
+  private faultFlags(trackerFaults: readonly string[]): string[] {
+    return trackerFaults.map((f) => (f.startsWith('track:interface:') ? `interface:${f.slice('track:interface:'.length)}` : f));
+  }
+
+  private track<T>(p: Promise<T>): void {
+    this.pending.add(p);
+    p.finally(() => this.pending.delete(p)).catch(() => undefined);
+  }
+
+  private async addVips(): Promise<void> {
+    const r = this.resolved;
+    const res = await this.ports.ip.addAddresses(r.vips);
+    for (const x of res) if (!x.ok) this.log.error(`(${this.name}) cannot add ${x.spec.address}/${x.spec.prefix} on ${x.spec.dev}: ${x.error} ${x.detail ?? ''}`);
+    if (r.routes.length) {
+      const rr = await this.ports.ip.addRoutes(r.routes);
+      for (const x of rr) if (!x.ok) this.log.error(`(${this.name}) cannot add route ${x.spec.words.join(' ')}: ${x.error}`);
+    }
+  }
+
+  /** our own removals in flight (their netlink events are not losses) */
+  private removing = 0;
+
+  private async removeVips(): Promise<void> {
+    this.removing++;
+    try {
+      await this.removeVipsNow();
+    } finally {
+      // the kernel's delete notifications arrive after the ack; let them pass first
+      setTimeout(() => this.removing--, 50);
+    }
+  }
+
+  private async removeVipsNow(): Promise<void> {
+    const r = this.resolved;
+    if (r.routes.length) await this.ports.ip.removeRoutes(r.routes);
+    const res = await this.ports.ip.removeAddresses(r.vips);
+    for (const x of res) if (!x.ok) this.log.warn(`(${this.name}) cannot remove ${x.spec.address} on ${x.spec.dev}: ${x.error}`);
+  }
+
+  /** `repeat` gratuitous ARPs / NAs per address, spaced by vrrp_garp_interval / vrrp_gna_interval */
+  private async garp(repeat: number): Promise<void> {
+    const byDev = new Map<string, string[]>();
+    for (const v of this.resolved.vips) byDev.set(v.dev, [...(byDev.get(v.dev) ?? []), v.address]);
+    for (let i = 0; i < repeat; i++) {
+      if (i > 0 && this.resolved.garpIntervalMs > 0) await new Promise((res) => setTimeout(res, this.resolved.garpIntervalMs));
+      for (const [dev, addrs] of byDev) {
+        const res = await this.ports.ip.announce(dev, addrs);
+        const bad = res.filter((x) => !x.ok);
+        if (bad.length && i === 0) this.log.warn(`(${this.name}) gratuitous ARP/NA failed on ${dev}: ${bad.map((b) => `${b.spec} ${b.error}`).join(', ')}`);
+      }
+    }
+  }
+
+  private onDrop(reason: DropReason, src: string | undefined, detail?: string) {
+    // rate-limited: the first drop of a reason is logged and published, then one line per 10 s with the count
+    const now = Date.now();
+    const d = this.dropLog.get(reason) ?? { count: 0, loggedAt: 0 };
+    d.count++;
+    if (now - d.loggedAt >= 10_000) {
+      this.log.warn({ reason, src, detail, dropped: d.count }, `(${this.name}) advert dropped: ${reason}${src ? ` from ${src}` : ''}${detail ? ` (${detail})` : ''}`);
+      this.ports.bus.publish('vrrp', this.name, 'vrrp.drop', { instance: this.name, reason, ...(src ? { src } : {}), ...(detail ? { detail } : {}), count: d.count });
+      d.loggedAt = now;
+      d.count = 0;
+    }
+    this.dropLog.set(reason, d);
+  }
+
+  private onEmitted(e: VrrpEmitted) {
+    for (const fn of this.listeners) fn(e);
+    const link = this.lastEvent ? { cause: this.lastEvent.id, correlation: this.lastEvent.correlation } : {};
+    switch (e.type) {
+      case 'vrrp.state': {
+        const why = e.cause === 'startup' && e.to !== 'MASTER' ? ' (init)' : '';
+        if (e.to === 'STOP') this.log.info(`(${this.name}) Stopped`);
+        else this.log.info({ from: e.from, to: e.to, cause: e.cause, priority: e.priority, master: e.master }, `(${this.name}) Entering ${LOG_STATE[e.to]} STATE${why}`);
+        this.lastEvent = this.ports.bus.publish('vrrp', this.name, e.type, { ...e }, this.causeFor(e.cause, link));
+        return;
+      }
+      case 'vrrp.priority':
+        this.log.info(`(${this.name}) Changing effective priority from ${e.from} to ${e.to}`);
+        this.lastEvent = this.ports.bus.publish('vrrp', this.name, e.type, { ...e });
+        return;
+      case 'vrrp.rx-lower-priority':
+        this.log.info(`(${this.name}) Received advert from ${e.src} with lower priority ${e.priority}, ours ${e.ours}, forcing new election`);
+        this.ports.bus.publish('vrrp', this.name, e.type, { ...e });
+        return;
+      case 'vrrp.ignored':
+        if (e.reason === 'lower-priority') this.log.info(`(${this.name}) received lower priority (${e.priority}) advert from ${e.src} - discarding`);
+        return;
+      case 'vrrp.conflict':
+        this.log.error(`(${this.name}) CONFIGURATION ERROR: ${e.detail} (${e.src})`);
+        this.ports.bus.publish('vrrp', this.name, e.type, { ...e });
+        return;
+      case 'vrrp.faults':
+      case 'vrrp.want':
+        return; // internal: routed to the sync group through onEvent()
+    }
+  }
+
+  /** a state change caused by a priority change continues that change's chain */
+  private causeFor(cause: string, link: { cause?: string; correlation?: string }) {
+    return cause === 'master-down-timeout' || cause === 'fault' || cause === 'fault-cleared' ? link : {};
+  }
+}
+
+/** Every instance of a config, resolved. */
+export function resolveAll(config: KeepalivedConfig): ResolvedInstance[] {
+  const groupOf = new Map<string, string>();
+  for (const g of config.syncGroups) for (const m of g.members) groupOf.set(m.name, g.name);
+  return config.instances.map((i) => resolveInstance(i, config.global, groupOf.get(i.name)));
+}
+

@@ -1,0 +1,201 @@
+// `vigil run` on real raw sockets in network namespaces: hosts 1 and 2 run vigil for one VIP,
+// host 3 pings it. Failover on crash and on graceful stop, preemption and nopreempt, interface down
+// → FAULT, unicast peers, IPv6, v2 with PASS authentication. Fast timers (v3, 0.1 s) where the
+// protocol allows, so the file takes seconds.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Lab, netnsSkipReason } from './lab.js';
+import { addresses, cleanup, eventually, ping, startVigil, tempDir, vigilBuilt, type Daemon } from './daemons.js';
+
+const skip = netnsSkipReason() ?? vigilBuilt();
+if (skip) console.log(`# skipping vrrp-daemon: ${skip}`);
+
+interface Opts {
+  priority: number;
+  version?: 2 | 3;
+  advert?: string;
+  extra?: string;
+  vip?: string;
+  auth?: boolean;
+}
+
+function conf(o: Opts): string {
+  const v = o.version ?? 3;
+  return `global_defs {
+  router_id node${o.priority}
+  vrrp_garp_master_delay 0
+}
+vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 51
+  priority ${o.priority}
+  advert_int ${o.advert ?? (v === 3 ? '0.1' : '1')}
+  version ${v}
+${o.auth ? '  authentication {\n    auth_type PASS\n    auth_pass secret1\n  }\n' : ''}${o.extra ?? ''}
+  virtual_ipaddress {
+    ${o.vip ?? '10.99.0.100/24'}
+  }
+}
+`;
+}
+
+describe('vigil run in namespaces', { skip }, () => {
+  let lab: Lab;
+  let dir: string;
+  const running: Daemon[] = [];
+  const vigil = (i: number, o: Opts) => {
+    const d = startVigil(lab, i, conf(o), dir);
+    running.push(d);
+    return d;
+  };
+
+  before(async () => {
+    lab = await Lab.create({ hosts: 3, tag: 'dmn', ipv6: true });
+    dir = tempDir('dmn');
+  });
+  after(async () => {
+    await Promise.all(running.map((d) => d.stop('SIGKILL')));
+    await lab.destroy();
+    cleanup(dir);
+  });
+  const stopAll = async () => {
+    await Promise.all(running.splice(0).map((d) => d.stop('SIGKILL')));
+  };
+
+  test('crash of the master: the backup takes the VIP, which keeps answering pings', async () => {
+    const b = vigil(2, { priority: 100 });
+    await b.waitFor(/Entering BACKUP STATE/);
+    const a = vigil(1, { priority: 150 });
+    await a.waitFor(/Entering MASTER STATE/);
+    await eventually(async () => (await addresses(lab, 1)).includes('10.99.0.100'), 2000, 'VIP on host 1');
+    await eventually(() => ping(lab, 3, '10.99.0.100'), 2000, 'the VIP answers (GARP updated host 3)');
+    assert.ok(!(await addresses(lab, 2)).includes('10.99.0.100'));
+    await a.stop('SIGKILL');
+    await b.waitFor(/Entering MASTER STATE/, 3000);
+    await eventually(async () => (await addresses(lab, 2)).includes('10.99.0.100'), 2000, 'VIP on host 2');
+    await eventually(() => ping(lab, 3, '10.99.0.100'), 2000, 'the VIP answers from host 2');
+    await stopAll();
+  });
+
+  test('graceful stop: priority 0, VIP removed, exit 0; the backup takes over; the master preempts back', async () => {
+    const a = vigil(1, { priority: 150 });
+    const b = vigil(2, { priority: 100 });
+    await a.waitFor(/Entering MASTER STATE/);
+    await b.waitFor(/Entering BACKUP STATE/);
+    assert.equal(await a.stop('SIGTERM'), 0);
+    assert.ok(!(await addresses(lab, 1)).includes('10.99.0.100'), 'VIP removed on stop');
+    await b.waitFor(/Entering MASTER STATE/, 2000);
+    // the MASTER line is logged before the address is added (as keepalived does): allow a few ms
+    await eventually(() => ping(lab, 3, '10.99.0.100'), 3000, 'ping the VIP on host 2');
+    // host 1 comes back with the higher priority: it preempts, host 2 gives the VIP up
+    const a2 = vigil(1, { priority: 150 });
+    await a2.waitFor(/Entering MASTER STATE/, 3000);
+    await b.waitFor(/Entering BACKUP STATE$/, 2000);
+    await eventually(async () => !(await addresses(lab, 2)).includes('10.99.0.100'), 2000, 'VIP gone from host 2');
+    await eventually(() => ping(lab, 3, '10.99.0.100'), 2000, 'the VIP answers (GARP updated host 3)');
+    await stopAll();
+  });
+
+  test('nopreempt: the returning higher-priority node stays BACKUP', async () => {
+    const b = vigil(2, { priority: 100, extra: '  nopreempt\n' });
+    await b.waitFor(/Entering MASTER STATE/, 3000);
+    const a = vigil(1, { priority: 150, extra: '  nopreempt\n' });
+    await a.waitFor(/Entering BACKUP STATE/);
+    await new Promise((r) => setTimeout(r, 1500)); // > 3 × Master_Down_Interval
+    assert.ok(!a.lines.some((l) => /Entering MASTER STATE/.test(l)), a.lines.join('\n'));
+    assert.ok((await addresses(lab, 2)).includes('10.99.0.100'));
+    await stopAll();
+  });
+
+  test('interface down → FAULT (priority 0 sent, VIP removed); up again → BACKUP, then MASTER', async () => {
+    const a = vigil(1, { priority: 150 });
+    const b = vigil(2, { priority: 100 });
+    await a.waitFor(/Entering MASTER STATE/);
+    await lab.exec(1, 'ip', ['link', 'set', 'eth0', 'down']);
+    await a.waitFor(/Entering FAULT STATE/, 2000);
+    await b.waitFor(/Entering MASTER STATE/, 2000);
+    await eventually(() => ping(lab, 3, '10.99.0.100'), 2000, 'the VIP answers from host 2');
+    await lab.exec(1, 'ip', ['link', 'set', 'eth0', 'up']);
+    await eventually(() => a.lines.filter((l) => /Entering MASTER STATE/.test(l)).length === 2, 5000, 'host 1 MASTER again');
+    assert.ok(a.lines.some((l) => /Entering BACKUP STATE/.test(l)));
+    await stopAll();
+  });
+
+  test('track_script: a failing check lowers the priority and moves the VIP; recovery moves it back', async () => {
+    const { writeFileSync, rmSync } = await import('node:fs');
+    const flag = `${dir}/healthy`;
+    writeFileSync(flag, '');
+    const script = `vrrp_script chk_flag {\n  script "/usr/bin/test -f ${flag}"\n  interval 1\n  weight -60\n}\n`;
+    const track = '  track_script {\n    chk_flag\n  }\n';
+    const a = startVigil(lab, 1, script + conf({ priority: 150, extra: track }), dir);
+    running.push(a);
+    await a.waitFor(/Entering MASTER STATE/, 3000);
+    const b = vigil(2, { priority: 100 });
+    await b.waitFor(/Entering BACKUP STATE/);
+    rmSync(flag);
+    await a.waitFor(/VRRP_Script\(chk_flag\) failed/, 3000);
+    await a.waitFor(/Changing effective priority from 150 to 90/, 1000);
+    await b.waitFor(/Entering MASTER STATE/, 2000);
+    await a.waitFor(/Entering BACKUP STATE$/, 2000);
+    await eventually(() => ping(lab, 3, '10.99.0.100'), 2000, 'the VIP answers from host 2');
+    writeFileSync(flag, '');
+    await a.waitFor(/VRRP_Script\(chk_flag\) succeeded/, 3000);
+    await eventually(() => a.lines.filter((l) => /Entering MASTER STATE/.test(l)).length === 2, 3000, 'host 1 MASTER again');
+    await stopAll();
+  });
+
+  test('a VIP deleted behind the MASTER’s back: priority 0, BACKUP, MASTER again with the VIP restored', async () => {
+    const a = vigil(1, { priority: 150 });
+    await a.waitFor(/Entering MASTER STATE/, 3000);
+    await eventually(async () => (await addresses(lab, 1)).includes('10.99.0.100'), 2000, 'VIP on host 1');
+    await lab.exec(1, 'ip', ['addr', 'del', '10.99.0.100/24', 'dev', 'eth0']);
+    await a.waitFor(/removed from eth0 behind our back/, 2000);
+    await a.waitFor(/Entering BACKUP STATE/, 1000);
+    await eventually(() => a.lines.filter((l) => /Entering MASTER STATE/.test(l)).length === 2, 3000, 'MASTER again');
+    await eventually(async () => (await addresses(lab, 1)).includes('10.99.0.100'), 2000, 'VIP restored');
+    await stopAll();
+  });
+
+  test('unicast peers: failover without multicast', async () => {
+    const uni = (me: number, peer: number) => `  unicast_src_ip ${lab.addr(me)}\n  unicast_peer {\n    ${lab.addr(peer)}\n  }\n`;
+    const a = vigil(1, { priority: 150, extra: uni(1, 2) });
+    await a.waitFor(/Entering MASTER STATE/);
+    const b = vigil(2, { priority: 100, extra: uni(2, 1) });
+    await b.waitFor(/Entering BACKUP STATE/);
+    await new Promise((r) => setTimeout(r, 800)); // the backup keeps accepting unicast adverts
+    assert.ok(!b.lines.some((l) => /MASTER/.test(l)), b.lines.join('\n'));
+    await a.stop('SIGKILL');
+    await b.waitFor(/Entering MASTER STATE/, 2000);
+    await eventually(() => ping(lab, 3, '10.99.0.100'), 2000, 'the VIP answers from host 2');
+    await stopAll();
+  });
+
+  test('IPv6: the VIP moves and answers ping -6', async () => {
+    const a = vigil(1, { priority: 150, vip: 'fd99::100/64' });
+    const b = vigil(2, { priority: 100, vip: 'fd99::100/64' });
+    await a.waitFor(/Entering MASTER STATE/);
+    await b.waitFor(/Entering BACKUP STATE/);
+    await eventually(() => ping(lab, 3, 'fd99::100'), 3000, 'ping -6 the VIP on host 1');
+    await a.stop('SIGKILL');
+    await b.waitFor(/Entering MASTER STATE/, 2000);
+    await eventually(() => ping(lab, 3, 'fd99::100'), 3000, 'ping -6 the VIP on host 2');
+    await stopAll();
+  });
+
+  test('v2 with PASS authentication, 1 s adverts', async () => {
+    const a = vigil(1, { priority: 150, version: 2, auth: true });
+    const b = vigil(2, { priority: 100, version: 2, auth: true });
+    await a.waitFor(/Entering MASTER STATE/, 6000);
+    await b.waitFor(/Entering BACKUP STATE/);
+    assert.equal(await a.stop('SIGTERM'), 0);
+    await b.waitFor(/Entering MASTER STATE/, 2000);
+    await stopAll();
+  });
+
+  test('a config with errors is refused with config-test’s exit code', async () => {
+    const bad = vigil(1, { priority: 150, extra: '  virtual_router_id 300\n' });
+    assert.equal(await bad.exited, 4);
+    assert.ok(bad.lines.some((l) => /virtual_router_id/.test(l)), bad.lines.join('\n'));
+  });
+});
