@@ -51,6 +51,10 @@ export function resolveInstance(inst: VrrpInstance, g: GlobalDefs, syncGroup?: s
     flags: v.flags,
   }));
   const unicast = inst.unicastPeers.length > 0;
+  // vrrp_strict / strict_mode (keepalived.md §3.10): the config checker refuses what strict mode
+  // forbids; at run time it forces lower_prio_no_advert, no higher_prio_send_advert, and an owner
+  // that ignores adverts. (Its firewall rules for non-`accept` masters are not installed yet.)
+  const strict = inst.strictMode ?? g.vrrpStrict;
   const input: VrrpInput = {
     name: inst.name,
     vrid: inst.vrid ?? 0,
@@ -61,8 +65,8 @@ export function resolveInstance(inst: VrrpInstance, g: GlobalDefs, syncGroup?: s
     nopreempt: inst.nopreempt,
     preemptDelayMs: inst.preemptDelayMs,
     downTimerAdverts: inst.downTimerAdverts ?? g.vrrpDownTimerAdverts,
-    lowerPrioNoAdvert: inst.lowerPrioNoAdvert ?? g.vrrpLowerPrioNoAdvert,
-    higherPrioSendAdvert: inst.higherPrioSendAdvert ?? g.vrrpHigherPrioSendAdvert,
+    lowerPrioNoAdvert: strict || (inst.lowerPrioNoAdvert ?? g.vrrpLowerPrioNoAdvert),
+    higherPrioSendAdvert: !strict && (inst.higherPrioSendAdvert ?? g.vrrpHigherPrioSendAdvert),
     garp: {
       masterDelayMs: inst.garpMasterDelayMs ?? g.vrrpGarpMasterDelayMs,
       masterRepeat: inst.garpMasterRepeat ?? g.vrrpGarpMasterRepeat,
@@ -93,6 +97,7 @@ export function resolveInstance(inst: VrrpInstance, g: GlobalDefs, syncGroup?: s
     ...(inst.auth ? { auth: { type: inst.auth.type, pass: inst.auth.pass ?? '' } } : {}),
     checkUnicastSrc: g.vrrpCheckUnicastSrc,
     owner: inst.priority === 255,
+    ownerIgnoreAdverts: strict || inst.other['owner_ignore_adverts'] !== undefined || g.other['vrrp_owner_ignore_adverts'] !== undefined,
   };
   const trackedInterfaces = [
     ...(inst.dontTrackPrimary ? [] : [{ name: iface, weight: 0, reverse: false, own: true }]),
@@ -190,8 +195,9 @@ export class VrrpInstanceActor {
     const unwatchLinks = this.ports.ip.watchLinks((l) => this.onLink(l));
     const unwatchAddrs = this.ports.ip.watchAddresses((ev) => {
       // keepalived §3.5: a VIP deleted behind a MASTER's back → priority 0, BACKUP, quick re-election
-      if (ev.added || this.state() !== 'MASTER' || this.removing) return;
-      if (!r.watchedVips.includes(`${ev.address} ${ev.dev}`)) return;
+      const key = `${ev.address} ${ev.dev}`;
+      if (ev.added || this.ownDeletes.delete(key) || this.state() !== 'MASTER') return;
+      if (!r.watchedVips.includes(key)) return;
       this.log.warn(`(${this.name}) virtual address ${ev.address} was removed from ${ev.dev} behind our back`);
       this.actor.send({ type: 'vips.lost', address: ev.address });
     });
@@ -303,6 +309,7 @@ export class VrrpInstanceActor {
 
   private async addVips(): Promise<void> {
     const r = this.resolved;
+    for (const v of r.vips) this.ownDeletes.delete(`${v.address} ${v.dev}`);
     const res = await this.ports.ip.addAddresses(r.vips);
     for (const x of res) if (!x.ok) this.log.error(`(${this.name}) cannot add ${x.spec.address}/${x.spec.prefix} on ${x.spec.dev}: ${x.error} ${x.detail ?? ''}`);
     if (r.routes.length) {
@@ -311,17 +318,15 @@ export class VrrpInstanceActor {
     }
   }
 
-  /** our own removals in flight (their netlink events are not losses) */
-  private removing = 0;
+  /**
+   * `address dev` of the deletions we asked for and whose kernel notification has not been seen
+   * yet: those are not losses. Cleared by the notification, or when we add the address again.
+   */
+  private readonly ownDeletes = new Set<string>();
 
   private async removeVips(): Promise<void> {
-    this.removing++;
-    try {
-      await this.removeVipsNow();
-    } finally {
-      // the kernel's delete notifications arrive after the ack; let them pass first
-      setTimeout(() => this.removing--, 50);
-    }
+    for (const v of this.resolved.vips) this.ownDeletes.add(`${v.address} ${v.dev}`);
+    await this.removeVipsNow();
   }
 
   private async removeVipsNow(): Promise<void> {

@@ -1,0 +1,174 @@
+// The VRRP actor wiring (actors/vrrp.ts, actors/daemon.ts) on fakes: two nodes on the in-memory
+// LAN with fake IP stacks and one simulated clock. Config in, VIPs, GARPs, faults, trackers and
+// bus events out.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SimulatedClock } from 'xstate';
+import { Bus, type BusEvent } from '../../actors/bus.js';
+import { silentLogger } from '../../actors/log.js';
+import { resolveAll, resolveInstance, VrrpInstanceActor } from '../../actors/vrrp.js';
+import { createMemoryLan } from '../fakes/vrrpNet.js';
+import { FakeIpNet } from '../fakes/ipNet.js';
+import { parse } from '../helpers.js';
+
+const conf = (prio: number, extra = '', global = '') => `
+global_defs {
+  router_id n${prio}
+${global}}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  priority ${prio}
+  advert_int 1
+${extra}  virtual_ipaddress {
+    10.0.0.100/24
+    10.0.0.101/24 dev eth0 label eth0:1 no_track
+  }
+}
+`;
+
+async function node(lan: ReturnType<typeof createMemoryLan>, clock: SimulatedClock, name: string, addr: string, text: string) {
+  const r = parse(text);
+  assert.deepEqual(r.diagnostics.filter((d) => d.severity !== 'warning'), []);
+  const ip = new FakeIpNet();
+  const bus = new Bus(name, () => clock.now());
+  const events: BusEvent[] = [];
+  bus.subscribe((e) => events.push(e));
+  const inst = new VrrpInstanceActor(resolveAll(r.config)[0]!, {
+    net: lan.net(name, { eth0: [addr] }),
+    ip,
+    bus,
+    log: silentLogger(),
+    clock,
+  });
+  await inst.start();
+  return { inst, ip, events, vips: async () => (await ip.addresses('eth0')).map((a) => a.address).sort() };
+}
+
+/** step the clock 10 ms at a time, letting promises (fake netlink) settle in between */
+async function advance(clock: SimulatedClock, ms: number) {
+  for (let t = 0; t < ms; t += 10) {
+    clock.increment(10);
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+test('config → machine input and wire spec: global defaults, overrides, strict mode', () => {
+  const r = parse(`global_defs {
+  vrrp_garp_master_repeat 3
+  vrrp_garp_master_refresh 60
+  vrrp_strict
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  priority 255
+  advert_int 0.5
+  version 3
+  garp_master_delay 2
+  unicast_src_ip 10.0.0.1
+  virtual_ipaddress {
+    10.0.0.100/24
+  }
+}
+`);
+  const x = resolveInstance(r.config.instances[0]!, r.config.global);
+  assert.equal(x.input.advertIntervalCs, 50);
+  assert.deepEqual(
+    { repeat: x.input.garp.masterRepeat, delay: x.input.garp.masterDelayMs, refresh: x.input.garp.masterRefreshMs },
+    { repeat: 3, delay: 2000, refresh: 60_000 },
+  );
+  // strict: lower_prio_no_advert forced, an owner ignores adverts
+  assert.equal(x.input.lowerPrioNoAdvert, true);
+  assert.equal(x.endpoint.ownerIgnoreAdverts, true);
+  assert.equal(x.endpoint.mcastGroup, '224.0.0.18');
+  assert.equal(x.endpoint.srcIp, undefined, 'unicast_src_ip only applies with unicast peers');
+  assert.deepEqual(x.trackedInterfaces, [{ name: 'eth0', weight: 0, reverse: false, own: true }]);
+});
+
+test('two nodes: the higher priority holds both VIPs (label kept) and announces them; the other holds none', async () => {
+  const clock = new SimulatedClock();
+  const lan = createMemoryLan();
+  const a = await node(lan, clock, 'a', '10.0.0.1', conf(150));
+  const b = await node(lan, clock, 'b', '10.0.0.2', conf(100));
+  await advance(clock, 4000);
+  assert.equal(a.inst.state(), 'MASTER');
+  assert.equal(b.inst.state(), 'BACKUP');
+  assert.deepEqual(await a.vips(), ['10.0.0.100', '10.0.0.101']);
+  assert.deepEqual(await b.vips(), []);
+  assert.equal((await a.ip.addresses('eth0')).find((x) => x.address === '10.0.0.101')?.label, 'eth0:1');
+  // garp_master_repeat 5 (default) × 2 addresses at once
+  assert.equal(a.ip.announcements.length, 10);
+  const state = a.events.filter((e) => e.type === 'vrrp.state').map((e) => `${e.data['to']}`);
+  assert.deepEqual(state, ['BACKUP', 'MASTER']);
+  await a.inst.shutdown();
+  await b.inst.shutdown();
+});
+
+test('the master’s interface goes down: FAULT, VIPs removed; the other node takes over', async () => {
+  const clock = new SimulatedClock();
+  const lan = createMemoryLan();
+  const a = await node(lan, clock, 'a', '10.0.0.1', conf(150));
+  const b = await node(lan, clock, 'b', '10.0.0.2', conf(100));
+  await advance(clock, 4000);
+  a.ip.setLinkUp('eth0', false);
+  await advance(clock, 10);
+  assert.equal(a.inst.state(), 'FAULT');
+  assert.deepEqual(await a.vips(), []);
+  await advance(clock, 700); // the FAULT sent priority 0: Skew_Time only
+  assert.equal(b.inst.state(), 'MASTER');
+  const fault = a.events.find((e) => e.type === 'vrrp.state' && e.data['to'] === 'FAULT');
+  assert.equal(fault?.data['detail'], 'interface:eth0');
+  a.ip.setLinkUp('eth0', true);
+  await advance(clock, 4000);
+  assert.equal(a.inst.state(), 'MASTER', 'back, and preempting');
+  assert.equal(b.inst.state(), 'BACKUP');
+  await a.inst.shutdown();
+  await b.inst.shutdown();
+});
+
+test('a failing weighted tracker lowers the priority; the chain of events links cause to effect', async () => {
+  const clock = new SimulatedClock();
+  const lan = createMemoryLan();
+  const a = await node(lan, clock, 'a', '10.0.0.1', conf(150));
+  const b = await node(lan, clock, 'b', '10.0.0.2', conf(100));
+  await advance(clock, 4000);
+  a.inst.setTracker({ kind: 'script', name: 'chk', weight: -60, reverse: false, status: 'failed' });
+  await advance(clock, 4000);
+  assert.equal(a.inst.state(), 'BACKUP');
+  assert.equal(b.inst.state(), 'MASTER');
+  const prio = a.events.find((e) => e.type === 'vrrp.priority');
+  assert.deepEqual([prio?.data['from'], prio?.data['to'], prio?.data['cause']], [150, 90, 'script chk failed']);
+  await a.inst.shutdown();
+  await b.inst.shutdown();
+});
+
+test('a VIP deleted behind the MASTER’s back is put back after a quick re-election; no_track ones are ignored', async () => {
+  const clock = new SimulatedClock();
+  const lan = createMemoryLan();
+  const a = await node(lan, clock, 'a', '10.0.0.1', conf(150));
+  await advance(clock, 4000);
+  a.ip.deleteBehindBack({ address: '10.0.0.101', family: 4, dev: 'eth0' }); // no_track
+  await advance(clock, 100);
+  assert.equal(a.inst.state(), 'MASTER');
+  a.ip.deleteBehindBack({ address: '10.0.0.100', family: 4, dev: 'eth0' });
+  await advance(clock, 10);
+  assert.equal(a.inst.state(), 'BACKUP');
+  await advance(clock, 700);
+  assert.equal(a.inst.state(), 'MASTER');
+  assert.ok((await a.vips()).includes('10.0.0.100'));
+  await a.inst.shutdown();
+});
+
+test('shutdown of a MASTER: priority 0 on the wire, VIPs removed, actor done', async () => {
+  const clock = new SimulatedClock();
+  const lan = createMemoryLan();
+  const a = await node(lan, clock, 'a', '10.0.0.1', conf(150));
+  const b = await node(lan, clock, 'b', '10.0.0.2', conf(100));
+  await advance(clock, 4000);
+  await a.inst.shutdown();
+  assert.deepEqual(await a.vips(), []);
+  await advance(clock, 620); // Skew_Time of priority 100 = 609.4 ms
+  assert.equal(b.inst.state(), 'MASTER');
+  await b.inst.shutdown();
+});
