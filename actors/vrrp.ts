@@ -4,6 +4,7 @@
 // words and published on the bus.
 import { createActor, type Actor } from 'xstate';
 import type { GlobalDefs, KeepalivedConfig, VrrpInstance } from '../adapters/config/model.js';
+import { procSysctl, type Sysctl } from '../adapters/ip/sysctl.js';
 import type { IpNet, LinkInfo, RouteLine, VipSpec } from '../adapters/ip/types.js';
 import type { DropReason, EndpointSpec, VrrpEndpoint, VrrpNet } from '../adapters/vrrp/types.js';
 import { effectivePriority, type TrackerStatus } from '../machines/priority.js';
@@ -16,6 +17,8 @@ export interface VrrpPorts {
   readonly ip: IpNet;
   readonly bus: Bus;
   readonly log: Logger;
+  /** /proc/sys access for use_vmac (a fake in tests) */
+  readonly sysctl?: Sysctl;
   /** XState clock (a SimulatedClock in tests); default: real time */
   readonly clock?: { setTimeout(fn: (...args: unknown[]) => void, ms: number): unknown; clearTimeout(id: unknown): void };
 }
@@ -28,6 +31,12 @@ export interface ResolvedInstance {
   readonly routes: readonly RouteLine[];
   /** interfaces whose state matters: own (unless dont_track_primary) and track_interface */
   readonly trackedInterfaces: readonly { name: string; weight: number; reverse: boolean; own: boolean }[];
+  /**
+   * use_vmac: a macvlan `name` on `parent` with the virtual MAC (00:00:5e:00:01:VRID, IPv6
+   * 00:00:5e:00:02:VRID). Adverts, VIPs without `dev` and GARPs go through it, so the LAN sees the
+   * same MAC whichever node is MASTER; adverts carry the parent's address.
+   */
+  readonly vmac?: { readonly name: string; readonly parent: string; readonly mac: string };
   /** `address dev` of the VIPs whose removal behind our back makes a MASTER step down (not no_track) */
   readonly watchedVips: readonly string[];
   readonly garpIntervalMs: number;
@@ -37,8 +46,18 @@ const MCAST4 = '224.0.0.18';
 const MCAST6 = 'ff02::12';
 
 export function resolveInstance(inst: VrrpInstance, g: GlobalDefs, syncGroup?: string): ResolvedInstance {
-  const iface = inst.interface ?? g.defaultInterface ?? 'eth0';
+  const base = inst.interface ?? g.defaultInterface ?? 'eth0';
   const family = inst.family ?? inst.vips[0]?.family ?? 4;
+  const vrid = inst.vrid ?? 0;
+  const vmac = inst.useVmac
+    ? {
+        name: inst.useVmac.name ?? `vrrp.${vrid}`,
+        parent: base,
+        mac: `00:00:5e:00:0${family === 6 ? 2 : 1}:${vrid.toString(16).padStart(2, '0')}`,
+      }
+    : undefined;
+  // the interface the instance works on: the VMAC when there is one
+  const iface = vmac?.name ?? base;
   const vips: VipSpec[] = [...inst.vips, ...inst.excludedVips].map((v) => ({
     address: v.address,
     prefix: v.prefix,
@@ -100,12 +119,13 @@ export function resolveInstance(inst: VrrpInstance, g: GlobalDefs, syncGroup?: s
     ownerIgnoreAdverts: strict || inst.other['owner_ignore_adverts'] !== undefined || g.other['vrrp_owner_ignore_adverts'] !== undefined,
   };
   const trackedInterfaces = [
-    ...(inst.dontTrackPrimary ? [] : [{ name: iface, weight: 0, reverse: false, own: true }]),
+    ...(inst.dontTrackPrimary ? [] : [{ name: base, weight: 0, reverse: false, own: true }]),
     ...inst.trackInterfaces.map((t) => ({ name: t.name, weight: t.weight ?? 0, reverse: t.reverse, own: false })),
   ];
   const routes = inst.virtualRoutes.map((r) => ({ words: r.words, family: r.family }));
   const watchedVips = [...inst.vips, ...inst.excludedVips].filter((v) => !v.noTrack).map((v) => `${v.address} ${v.dev ?? iface}`);
   return {
+    ...(vmac ? { vmac } : {}),
     watchedVips,
     input,
     endpoint,
@@ -189,6 +209,7 @@ export class VrrpInstanceActor {
 
   async start(): Promise<void> {
     const r = this.resolved;
+    if (r.vmac) await this.createVmac(r.vmac);
     // keepalived removes any VIPs it may own at start (a crash may have left them behind)
     await this.removeVips();
     // interfaces first, so an interface that is down starts the instance in FAULT
@@ -211,7 +232,9 @@ export class VrrpInstanceActor {
       this.setInterface(t.name, l?.up ?? false);
     }
     const outcome = effectivePriority(r.input.basePriority, [...this.trackers.values()]);
-    this.endpoint = this.ports.net.open(r.endpoint, {
+    // with a VMAC, adverts carry the parent's address (the VMAC has none of its own)
+    const spec = r.vmac && !r.endpoint.srcIp ? { ...r.endpoint, ...(await this.parentAddress(r.vmac.parent)) } : r.endpoint;
+    this.endpoint = this.ports.net.open(spec, {
       onAdvert: (rx) =>
         this.actor.send({ type: 'advert.received', src: rx.src, priority: rx.advert.priority, intervalCs: rx.advert.intervalCs }),
       onDrop: (reason, src, detail) => this.onDrop(reason, src, detail),
@@ -242,6 +265,7 @@ export class VrrpInstanceActor {
     this.unwatch?.();
     this.endpoint?.close();
     this._actor?.stop();
+    if (this.resolved.vmac) await this.deleteVmac(this.resolved.vmac);
   }
 
   /** wait for every address/GARP operation started so far */
@@ -336,6 +360,45 @@ export class VrrpInstanceActor {
     for (const x of res) if (!x.ok) this.log.warn(`(${this.name}) cannot remove ${x.spec.address} on ${x.spec.dev}: ${x.error}`);
   }
 
+  private restoreSysctl: Array<[string, string]> = [];
+
+  private async createVmac(v: NonNullable<ResolvedInstance['vmac']>): Promise<void> {
+    if (!this.ports.ip.createMacvlan) throw new Error('use_vmac: this IP adapter cannot create macvlan links');
+    const res = await this.ports.ip.createMacvlan(v);
+    if (!res.ok) throw new Error(`use_vmac: cannot create ${v.name} on ${v.parent}: ${res.error} ${res.detail ?? ''}`);
+    this.log.info(`(${this.name}) VMAC ${v.name} (${v.mac}) on ${v.parent}`);
+    const sys = this.ports.sysctl ?? procSysctl;
+    const conf = (dev: string, key: string) => `net/ipv4/conf/${dev}/${key}`;
+    // keepalived vrrp_if_config.c: only the VMAC answers ARP for the VIPs
+    for (const [path, value] of [
+      [conf(v.name, 'arp_ignore'), '1'],
+      [conf(v.name, 'accept_local'), '1'],
+      [conf(v.name, 'rp_filter'), '0'],
+    ] as const) await sys.set(path, value);
+    // and, beyond keepalived, arp_announce=2 on the parent: replies from a VIP leave through the
+    // parent (the older connected route), and its ARP requests would otherwise tell the LAN that
+    // the VIP lives at the parent's MAC, undoing the VMAC's point
+    for (const [key, value] of [['arp_ignore', '1'], ['arp_filter', '1'], ['arp_announce', '2']] as const) {
+      const path = conf(v.parent, key);
+      const old = await sys.get(path);
+      if (old !== undefined && old !== value && (await sys.set(path, value))) this.restoreSysctl.push([path, old]);
+    }
+  }
+
+  private async deleteVmac(v: NonNullable<ResolvedInstance['vmac']>): Promise<void> {
+    const sys = this.ports.sysctl ?? procSysctl;
+    for (const [path, old] of this.restoreSysctl.splice(0)) await sys.set(path, old);
+    const res = await this.ports.ip.deleteLink?.(v.name);
+    if (res && !res.ok) this.log.warn(`(${this.name}) cannot delete ${v.name}: ${res.error}`);
+  }
+
+  private async parentAddress(parent: string): Promise<{ srcIp?: string }> {
+    const family = this.resolved.endpoint.family;
+    const list = (await this.ports.ip.addresses(parent)).filter((a) => a.family === family);
+    const pick = family === 6 ? list.find((a) => a.scope === 253) : list.find((a) => a.scope === 0) ?? list[0];
+    return pick ? { srcIp: pick.address } : {};
+  }
+
   /** `repeat` gratuitous ARPs / NAs per address, spaced by vrrp_garp_interval / vrrp_gna_interval */
   private async garp(repeat: number): Promise<void> {
     const byDev = new Map<string, string[]>();
@@ -343,7 +406,8 @@ export class VrrpInstanceActor {
     for (let i = 0; i < repeat; i++) {
       if (i > 0 && this.resolved.garpIntervalMs > 0) await new Promise((res) => setTimeout(res, this.resolved.garpIntervalMs));
       for (const [dev, addrs] of byDev) {
-        const res = await this.ports.ip.announce(dev, addrs);
+        const vmac = this.resolved.vmac;
+        const res = await this.ports.ip.announce(dev, addrs, vmac && dev === vmac.name ? { vmacSrc: vmac.mac } : undefined);
         const bad = res.filter((x) => !x.ok);
         if (bad.length && i === 0) this.log.warn(`(${this.name}) gratuitous ARP/NA failed on ${dev}: ${bad.map((b) => `${b.spec} ${b.error}`).join(', ')}`);
       }

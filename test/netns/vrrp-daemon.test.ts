@@ -193,6 +193,30 @@ describe('vigil run in namespaces', { skip }, () => {
     await stopAll();
   });
 
+  test('use_vmac: the VIP keeps its virtual MAC across a failover, so no neighbour needs an update', async () => {
+    const vmac = '00:00:5e:00:01:33'; // VRID 51
+    const a = vigil(1, { priority: 150, extra: '  use_vmac\n' });
+    await a.waitFor(/Entering MASTER STATE/, 3000);
+    const b = vigil(2, { priority: 100, extra: '  use_vmac\n' });
+    await b.waitFor(/Entering BACKUP STATE/, 3000);
+    await new Promise((r) => setTimeout(r, 600));
+    assert.ok(!b.lines.some((l) => /Entering MASTER/.test(l)), `the backup hears the master through its VMAC:\n${b.lines.join('\n')}`);
+    const onVmac = async (i: number) => (await lab.exec(i, 'ip', ['-o', 'addr', 'show', 'dev', 'vrrp.51'])).includes('10.99.0.100');
+    await eventually(() => onVmac(1), 2000, 'VIP on host 1 vrrp.51');
+    await eventually(() => ping(lab, 3, '10.99.0.100'), 2000, 'ping the VIP');
+    const neigh = async () => (await lab.exec(3, 'ip', ['neigh', 'show', '10.99.0.100'])).toLowerCase();
+    assert.match(await neigh(), new RegExp(vmac), a.lines.join('\n'));
+    await a.stop('SIGKILL');
+    await lab.exec(1, 'ip', ['link', 'del', 'vrrp.51']); // the crashed host's VMAC goes with it
+    await b.waitFor(/Entering MASTER STATE/, 2000);
+    await eventually(() => onVmac(2), 2000, 'VIP on host 2 vrrp.51');
+    await eventually(() => ping(lab, 3, '10.99.0.100'), 2000, 'ping the VIP on host 2');
+    assert.match(await neigh(), new RegExp(vmac));
+    assert.equal(await b.stop('SIGTERM'), 0);
+    await assert.rejects(lab.exec(2, 'ip', ['link', 'show', 'vrrp.51']), 'the VMAC is deleted on stop');
+    await stopAll();
+  });
+
   test('a config with errors is refused with config-test’s exit code', async () => {
     const bad = vigil(1, { priority: 150, extra: '  virtual_router_id 300\n' });
     assert.equal(await bad.exited, 4);

@@ -125,7 +125,7 @@ const addr = (set: (t: I, v: string) => void): Kw<I> => ({
   h: (s, c, t) => { const a = c.ip(c.arg(s, 1, 'an IP address'), s.keyword); if (a) set(t, a.address); c.maxArgs(s, 1); },
 });
 
-const VMAC = 'VMAC/ipvlan interfaces are not implemented';
+const VMAC = 'only use_vmac itself is implemented (macvlan with the virtual MAC); its variants are not';
 const HMAC = 'auth_hmac (keepalived 2.4 extension) is not implemented';
 
 export const vrrpInstance = table<I>('vrrp_instance', {
@@ -175,7 +175,6 @@ export const vrrpInstance = table<I>('vrrp_instance', {
   old_unicast_checksum: keep(),
   v3_checksum_as_v2: keep(),
   use_vmac: {
-    unsupported: VMAC,
     h: (s, _c, t) => { t.useVmac = { loc: s.loc, ...(s.words[1] ? { name: s.words[1].text } : {}) }; },
   },
   use_vmac_addr: keep(VMAC),
