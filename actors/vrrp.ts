@@ -10,6 +10,7 @@ import type { DropReason, EndpointSpec, VrrpEndpoint, VrrpNet } from '../adapter
 import { effectivePriority, type TrackerStatus } from '../machines/priority.js';
 import { stateName, vrrpMachine, type VrrpEmitted, type VrrpInput, type VrrpStateName } from '../machines/vrrp.machine.js';
 import type { Bus, BusEvent } from './bus.js';
+import { AnchoredClock, type Clock } from './clock.js';
 import type { Logger } from './log.js';
 
 export interface VrrpPorts {
@@ -20,7 +21,7 @@ export interface VrrpPorts {
   /** /proc/sys access for use_vmac (a fake in tests) */
   readonly sysctl?: Sysctl;
   /** XState clock (a SimulatedClock in tests); default: real time */
-  readonly clock?: { setTimeout(fn: (...args: unknown[]) => void, ms: number): unknown; clearTimeout(id: unknown): void };
+  readonly clock?: Clock;
 }
 
 /** Everything the machine and the wire need, resolved from the config once. */
@@ -232,29 +233,25 @@ export class VrrpInstanceActor {
       this.setInterface(t.name, l?.up ?? false);
     }
     const outcome = effectivePriority(r.input.basePriority, [...this.trackers.values()]);
-    // with a VMAC, adverts carry the parent's address (the VMAC has none of its own)
-    const spec = r.vmac && !r.endpoint.srcIp ? { ...r.endpoint, ...(await this.parentAddress(r.vmac.parent)) } : r.endpoint;
-    this.endpoint = this.ports.net.open(spec, {
-      onAdvert: (rx) =>
-        this.actor.send({ type: 'advert.received', src: rx.src, priority: rx.advert.priority, intervalCs: rx.advert.intervalCs }),
-      onDrop: (reason, src, detail) => this.onDrop(reason, src, detail),
-      onSendError: (err) => this.log.warn({ err }, `(${this.name}) error sending advert`),
-    });
+    const openFault = await this.openEndpoint();
+    const startFaults = this.faultFlags(outcome.faults);
+    if (openFault) startFaults.push(openFault);
     const actor = createActor(this.logic, {
       input: {
         ...r.input,
         priority: outcome.priority,
-        faults: this.faultFlags(outcome.faults),
+        faults: startFaults,
         trackersReady: outcome.ready,
-        ...(this.endpoint.srcIp ? { srcIp: this.endpoint.srcIp } : {}),
+        ...(this.endpoint?.srcIp ? { srcIp: this.endpoint.srcIp } : {}),
       },
-      ...(this.ports.clock ? { clock: this.ports.clock } : {}),
+      clock: this.ports.clock ?? new AnchoredClock(),
       id: `vrrp:${this.name}`,
     });
     this._actor = actor;
     actor.on('*', (e) => this.onEmitted(e));
     actor.subscribe({ error: (err) => this.log.error({ err }, `(${this.name}) machine error`) });
     this.appliedFaults = new Set(this.faultFlags(outcome.faults));
+    if (openFault) this.appliedFaults.add(openFault);
     this.actor.start();
   }
 
@@ -298,7 +295,40 @@ export class VrrpInstanceActor {
     if (t.status !== 'unknown') this.log.info(`Netlink reports ${name} ${up ? 'up' : 'down'}`);
   }
 
+  /**
+   * Open the instance's socket. An interface that does not exist (yet) is not fatal: as keepalived
+   * does, the instance waits in FAULT, and the socket is opened when the link appears.
+   * Returns the fault flag to raise, if any.
+   */
+  private async openEndpoint(): Promise<string | undefined> {
+    const r = this.resolved;
+    try {
+      // with a VMAC, adverts carry the parent's address (the VMAC has none of its own)
+      const spec = r.vmac && !r.endpoint.srcIp ? { ...r.endpoint, ...(await this.parentAddress(r.vmac.parent)) } : r.endpoint;
+      this.endpoint = this.ports.net.open(spec, {
+        onAdvert: (rx) =>
+          this.actor.send({ type: 'advert.received', src: rx.src, priority: rx.advert.priority, intervalCs: rx.advert.intervalCs }),
+        onDrop: (reason, src, detail) => this.onDrop(reason, src, detail),
+        onSendError: (err) => this.log.warn({ err }, `(${this.name}) error sending advert`),
+      });
+      return undefined;
+    } catch (err) {
+      this.log.error({ err }, `(${this.name}) cannot open VRRP socket on ${r.endpoint.iface}: ${(err as Error).message}; waiting in FAULT`);
+      return `no-socket:${r.endpoint.iface}`;
+    }
+  }
+
   private onLink(l: LinkInfo) {
+    this.log.debug({ link: l }, `link ${l.name} ${l.up ? "up" : "down"}${l.deleted ? " deleted" : ""}`);
+    const flag = `no-socket:${this.resolved.endpoint.iface}`;
+    if (!this.endpoint && l.name === this.resolved.endpoint.iface && !l.deleted && this.appliedFaults.has(flag)) {
+      void this.openEndpoint().then((fault) => {
+        if (fault || this._actor?.getSnapshot().status !== 'active') return;
+        this.appliedFaults.delete(flag);
+        if (this.endpoint?.srcIp) this.actor.send({ type: 'src.set', srcIp: this.endpoint.srcIp });
+        this.actor.send({ type: 'fault.cleared', flag });
+      });
+    }
     if (!this.trackers.has(`interface:${l.name}`)) return;
     const before = this.trackers.get(`interface:${l.name}`)?.status;
     this.setInterface(l.name, l.up && !l.deleted);
@@ -311,6 +341,7 @@ export class VrrpInstanceActor {
     if (this._actor?.getSnapshot().status !== 'active') return;
     const outcome = effectivePriority(this.resolved.input.basePriority, [...this.trackers.values()]);
     const faults = new Set(this.faultFlags(outcome.faults));
+    for (const f of this.appliedFaults) if (f.startsWith('no-socket:')) faults.add(f);
     for (const f of faults) if (!this.appliedFaults.has(f)) this.actor.send({ type: 'fault.set', flag: f });
     for (const f of this.appliedFaults) if (!faults.has(f)) this.actor.send({ type: 'fault.cleared', flag: f });
     this.appliedFaults = faults;

@@ -57,6 +57,9 @@ export async function run(args: readonly string[]): Promise<number> {
     import('../daemon.js'),
   ]);
   const daemon = new Daemon(loaded.config, { net: createRawVrrpNet({ log }), ip: createIpNet(), log });
+  // a daemon lives until it is told to stop, even with no socket open (every instance in FAULT
+  // waiting for its interface, or nothing to run yet): signal handlers alone do not keep Node up
+  const keepAlive = setInterval(() => undefined, 1 << 30);
   const stopped = new Promise<number>((resolve) => {
     const stop = (sig: string) => {
       log.info(`Received ${sig}, stopping`);
@@ -76,9 +79,11 @@ export async function run(args: readonly string[]): Promise<number> {
   } catch (err) {
     log.error({ err }, `cannot start: ${(err as Error).message}`);
     await daemon.stop().catch(() => undefined);
+    clearInterval(keepAlive);
     return ExitCode.cannotRun;
   }
   log.info({ instances: daemon.status() }, 'VRRP started');
   const code = await stopped;
+  clearInterval(keepAlive);
   return code;
 }

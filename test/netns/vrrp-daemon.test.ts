@@ -217,6 +217,23 @@ describe('vigil run in namespaces', { skip }, () => {
     await stopAll();
   });
 
+  test('an interface that does not exist yet: FAULT until it appears, then the instance runs', async () => {
+    const text = conf({ priority: 150 }).replace('interface eth0', 'interface eth7').replace('10.99.0.100/24', '10.77.0.100/24');
+    const a = startVigil(lab, 1, text, dir);
+    running.push(a);
+    await a.waitFor(/Entering FAULT STATE/, 3000);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(a.proc.exitCode, null, 'still running with no socket open');
+    await lab.exec(1, 'ip', ['link', 'add', 'eth7', 'type', 'veth', 'peer', 'name', 'eth7p']);
+    await lab.exec(1, 'ip', ['addr', 'add', '10.77.0.1/24', 'dev', 'eth7']);
+    await lab.exec(1, 'ip', ['link', 'set', 'eth7p', 'up']);
+    await lab.exec(1, 'ip', ['link', 'set', 'eth7', 'up']);
+    await a.waitFor(/Entering MASTER STATE/, 3000);
+    await eventually(async () => (await lab.exec(1, 'ip', ['-o', 'addr', 'show', 'dev', 'eth7'])).includes('10.77.0.100'), 2000, 'VIP on eth7');
+    await stopAll();
+    await lab.exec(1, 'ip', ['link', 'del', 'eth7']);
+  });
+
   test('a config with errors is refused with config-test’s exit code', async () => {
     const bad = vigil(1, { priority: 150, extra: '  virtual_router_id 300\n' });
     assert.equal(await bad.exited, 4);

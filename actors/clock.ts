@@ -1,0 +1,42 @@
+// The real-time clock VRRP actors run on. XState arms every `after` delay through a Clock; a
+// delay armed while a timer callback runs (the MASTER's next advert, armed as the previous one is
+// sent) is anchored to that timer's *ideal* deadline instead of the moment Node got round to it.
+// Without this, Node's ~1 ms lateness per timer adds up advert after advert (measured: a 20 ms
+// interval drifted to 21 ms on the wire, bench/failover.md); with it the adverts keep a fixed
+// grid, as keepalived's `sands` arithmetic does. Delays are floored to whole milliseconds because
+// Node fires timers on a millisecond tick and never early, so the average firing lands on time.
+import { performance } from 'node:perf_hooks';
+
+export interface Clock {
+  setTimeout(fn: (...args: unknown[]) => void, timeout: number): unknown;
+  clearTimeout(id: unknown): void;
+}
+
+export class AnchoredClock implements Clock {
+  /** the ideal deadline of the timer callback running now, if one is */
+  private running: number | undefined;
+
+  constructor(
+    private readonly now: () => number = () => performance.now(),
+    private readonly timers: Clock = { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (id) => clearTimeout(id as NodeJS.Timeout) },
+  ) {}
+
+  setTimeout(fn: (...args: unknown[]) => void, timeout: number): unknown {
+    const now = this.now();
+    const deadline = (this.running ?? now) + timeout;
+    const delay = Math.max(0, Math.floor(deadline - now));
+    return this.timers.setTimeout(() => {
+      const outer = this.running;
+      this.running = deadline;
+      try {
+        fn();
+      } finally {
+        this.running = outer;
+      }
+    }, delay);
+  }
+
+  clearTimeout(id: unknown): void {
+    this.timers.clearTimeout(id);
+  }
+}
