@@ -2,6 +2,7 @@
 // subscribers first, synchronously and with no I/O on the path (VRRP timing never waits on a
 // consumer). The durable journal and the NATS export (issue #5) subscribe like anyone else.
 import { randomBytes } from 'node:crypto';
+import type { EventMap, EventType } from './event-types.js';
 
 /** The envelope every event travels in. Version 1; issue #5 publishes the schema. */
 export interface BusEvent<T extends Record<string, unknown> = Record<string, unknown>> {
@@ -79,13 +80,15 @@ export class Bus {
     return () => this.subs.delete(fn);
   }
 
-  publish<T extends Record<string, unknown>>(
+  /** Deliver one event to every subscriber, synchronously; `type` and `data` are checked against event-types.ts. */
+  publish<K extends EventType>(
     kind: string,
     name: string,
-    type: string,
-    data: T,
+    type: K,
+    data: EventMap[K],
     link: { cause?: string; correlation?: string } = {},
-  ): BusEvent<T> {
+  ): BusEvent<EventMap[K] & Record<string, unknown>> {
+    type T = EventMap[K] & Record<string, unknown>;
     const ms = this.now();
     const id = this.ulid.next(ms);
     const event: BusEvent<T> = {
@@ -98,7 +101,7 @@ export class Bus {
       type,
       ...(link.cause ? { cause: link.cause } : {}),
       correlation: link.correlation ?? link.cause ?? id,
-      data,
+      data: data as T,
     };
     for (const fn of this.subs) {
       try {

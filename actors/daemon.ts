@@ -8,6 +8,7 @@ import type { VrrpNet } from '../adapters/vrrp/types.js';
 import { syncGroupMachine } from '../machines/sync-group.machine.js';
 import { Bus } from './bus.js';
 import type { Logger } from './log.js';
+import type { Clock } from './clock.js';
 import { TrackerSet } from './trackers.js';
 import { resolveAll, VrrpInstanceActor } from './vrrp.js';
 
@@ -16,6 +17,11 @@ export interface DaemonPorts {
   readonly ip: IpNet;
   readonly log: Logger;
   readonly bus?: Bus;
+  /** for daemon.started / daemon.stopping */
+  readonly version?: string;
+  readonly configFile?: string;
+  /** XState clock for every actor (a SimulatedClock in tests) */
+  readonly clock?: Clock;
 }
 
 export class Daemon {
@@ -36,11 +42,11 @@ export class Daemon {
     const { log } = this.ports;
     log.info(`Starting VRRP: ${this.config.instances.length} instance(s), ${this.config.syncGroups.length} sync group(s)`);
     for (const r of resolveAll(this.config)) {
-      this.instances.set(r.input.name, new VrrpInstanceActor(r, { net: this.ports.net, ip: this.ports.ip, bus: this.bus, log }));
+      this.instances.set(r.input.name, new VrrpInstanceActor(r, { net: this.ports.net, ip: this.ports.ip, bus: this.bus, log, ...(this.ports.clock ? { clock: this.ports.clock } : {}) }));
     }
     for (const g of this.config.syncGroups) {
       const members = g.members.map((m) => m.name).filter((n) => this.instances.has(n));
-      const actor = createActor(syncGroupMachine, { input: { name: g.name, members }, id: `sync:${g.name}` });
+      const actor = createActor(syncGroupMachine, { input: { name: g.name, members }, id: `sync:${g.name}`, ...(this.ports.clock ? { clock: this.ports.clock } : {}) });
       actor.on('*', (e) => {
         if (e.type === 'sync.command') this.instances.get(e.instance)?.send(e.command);
         else if (e.type === 'sync.state') {
@@ -63,12 +69,23 @@ export class Daemon {
     for (const i of this.instances.values()) i.seedTrackers(this.trackers.initial(i.name));
     await this.trackers.start();
     for (const i of this.instances.values()) await i.start();
+    this.bus.publish('daemon', this.bus.node, 'daemon.started', this.lifecycle());
+  }
+
+  private lifecycle() {
+    return {
+      version: this.ports.version ?? 'unknown',
+      instances: this.instances.size,
+      syncGroups: this.groups.size,
+      ...(this.ports.configFile ? { configFile: this.ports.configFile } : {}),
+    };
   }
 
   /** graceful stop; idempotent */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.ports.log.info('Stopping');
+      this.bus.publish('daemon', this.bus.node, 'daemon.stopping', this.lifecycle());
       this.trackers?.stop();
       await Promise.all([...this.instances.values()].map((i) => i.shutdown()));
       for (const g of this.groups.values()) {

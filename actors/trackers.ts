@@ -158,7 +158,7 @@ export class TrackerSet {
     if (specs.length) {
       this.processes = await trackProcesses(specs, (c) => {
         if (!c.initial) log.info(`Track process ${c.tracker} ${c.up ? 'is up' : 'is down'} (${c.count} running)`);
-        bus.publish('track', c.tracker, 'track.state', { tracker: c.tracker, kind: 'process', state: c.up ? 'ok' : 'failed', count: c.count });
+        bus.publish('track', c.tracker, 'track.state', { type: 'track.state', tracker: c.tracker, kind: 'process', state: c.up ? 'ok' : 'failed', count: c.count });
         this.fanOut('process', c.tracker, c.up ? 'ok' : 'failed');
       });
     }

@@ -1,0 +1,94 @@
+// Every event type vigil publishes, with its data: the one source for the typed bus, the JSON
+// Schema (docs/events.schema.json, generated from this file; a test fails when it is stale) and
+// docs/events.md. Add a type here before publishing it.
+import type { DropReason } from '../adapters/vrrp/types.js';
+import type { SyncGroupEmitted } from '../machines/sync-group.machine.js';
+import type { TrackScriptEmitted } from '../machines/track-script.machine.js';
+import type { VrrpEmitted } from '../machines/vrrp.machine.js';
+
+type Of<U, T> = Extract<U, { type: T }>;
+
+/** A tracked process's quorum changed (vrrp_track_process). */
+export interface TrackProcessState {
+  type: 'track.state';
+  tracker: string;
+  kind: 'process';
+  state: 'ok' | 'failed';
+  /** matching processes running */
+  count: number;
+}
+
+/** A track_file's value changed (or was read at start, without `previous`). */
+export interface TrackFileValue {
+  tracker: string;
+  kind: 'file';
+  value: number;
+  previous?: number;
+}
+
+/** Adverts dropped by the receive checks (keepalived.md §3.8), rate-limited: one per reason per 10 s. */
+export interface VrrpDrop {
+  instance: string;
+  reason: DropReason;
+  src?: string;
+  detail?: string;
+  /** drops of this reason since the last such event */
+  count: number;
+}
+
+/** The NATS export's link changed state (machines/nats-link.machine.ts). */
+export interface NatsState {
+  from: string;
+  to: string;
+  cause: string;
+  /** journal records not yet acknowledged by JetStream */
+  pending: number;
+}
+
+/** The daemon started or is stopping. */
+export interface DaemonLifecycle {
+  version: string;
+  instances: number;
+  syncGroups: number;
+  configFile?: string;
+}
+
+export interface EventMap {
+  'vrrp.state': Of<VrrpEmitted, 'vrrp.state'>;
+  'vrrp.priority': Of<VrrpEmitted, 'vrrp.priority'>;
+  'vrrp.rx-lower-priority': Of<VrrpEmitted, 'vrrp.rx-lower-priority'>;
+  'vrrp.conflict': Of<VrrpEmitted, 'vrrp.conflict'>;
+  'vrrp.drop': VrrpDrop;
+  'sync.state': Of<SyncGroupEmitted, 'sync.state'>;
+  'track.state': Of<TrackScriptEmitted, 'track.state'> | TrackProcessState;
+  'track.value': TrackFileValue;
+  'nats.state': NatsState;
+  'daemon.started': DaemonLifecycle;
+  'daemon.stopping': DaemonLifecycle;
+}
+
+export type EventType = keyof EventMap;
+
+/** The envelope, version 1 (actors/bus.ts), with `type` and `data` tied together. */
+export type VigilEvent = {
+  [K in EventType]: {
+    /** envelope version */
+    v: 1;
+    /** ULID: unique and time-ordered; also the NATS Nats-Msg-Id and the CloudEvents id */
+    id: string;
+    /** ISO 8601, milliseconds, UTC */
+    time: string;
+    /** router_id of the node that published it */
+    node: string;
+    /** actor kind: vrrp, sync-group, track, nats, daemon */
+    kind: string;
+    /** actor name: instance, group, tracker, … */
+    name: string;
+    type: K;
+    /** id of the event that caused this one, when known */
+    cause?: string;
+    /** id of the first event of the chain this one belongs to (its own id when it starts one) */
+    correlation: string;
+    data: EventMap[K];
+  };
+}[EventType];
