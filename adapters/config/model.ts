@@ -94,6 +94,16 @@ export interface GlobalDefs {
   statsDumpFile?: string;
   jsonDumpFile?: string;
   lbDriver?: 'ipvs' | 'nftables';
+  /** vigil extensions (vigil_cluster, vigil_journal, vigil_nats_*): the event backbone */
+  vigil: {
+    cluster?: string;
+    journal?: string;
+    natsServers?: string[];
+    natsStream?: string;
+    natsCreds?: string;
+    natsNkey?: string;
+    natsTls?: { ca: string; cert?: string; key?: string };
+  };
   /** Keywords vigil parses but does not act on, with their words, so nothing is dropped. */
   readonly other: Record<string, string[]>;
 }

@@ -6,6 +6,7 @@ import { keep } from './common.js';
 export function defaultGlobal(): GlobalDefs {
   return {
     notificationEmail: [],
+    vigil: {},
     smtpConnectTimeoutMs: 30_000,
     noEmailFaults: false,
     enableScriptSecurity: false,
@@ -133,6 +134,37 @@ export const globalDefs = table<G>('global_defs', {
   disable_local_igmp: keep(VMAC),
   lb_driver: {
     h: (s, c, g) => { const v = c.oneOf(s, ['ipvs', 'nftables'] as const); if (v) g.lbDriver = v; },
+  },
+  // vigil extensions: the event backbone (docs/events.md). `vigil run --nats/--journal` override them.
+  vigil_cluster: {
+    h: (s, c, g) => { const w = c.arg(s, 1, 'a cluster name'); if (w) g.vigil.cluster = w.text; c.maxArgs(s, 1); },
+  },
+  vigil_journal: {
+    h: (s, c, g) => { const w = c.arg(s, 1, 'a directory'); if (w) g.vigil.journal = w.text; c.maxArgs(s, 1); },
+  },
+  vigil_nats_servers: {
+    h: (s, c, g) => {
+      if (s.words.length < 2) c.arg(s, 1, 'one or more nats:// URLs');
+      g.vigil.natsServers = s.words.slice(1).map((w) => w.text);
+    },
+  },
+  vigil_nats_stream: {
+    h: (s, c, g) => { const w = c.arg(s, 1, 'a stream name'); if (w) g.vigil.natsStream = w.text; c.maxArgs(s, 1); },
+  },
+  vigil_nats_creds: {
+    h: (s, c, g) => { const w = c.arg(s, 1, 'a credentials file'); if (w) g.vigil.natsCreds = w.text; c.maxArgs(s, 1); },
+  },
+  vigil_nats_nkey: {
+    h: (s, c, g) => { const w = c.arg(s, 1, 'an nkey seed file'); if (w) g.vigil.natsNkey = w.text; c.maxArgs(s, 1); },
+  },
+  vigil_nats_tls: {
+    // vigil_nats_tls CA_FILE [CERT_FILE KEY_FILE]
+    h: (s, c, g) => {
+      const ca = c.arg(s, 1, 'a CA file');
+      if (!ca) return;
+      g.vigil.natsTls = { ca: ca.text, ...(s.words[2] ? { cert: s.words[2].text } : {}), ...(s.words[3] ? { key: s.words[3].text } : {}) };
+      c.maxArgs(s, 3);
+    },
   },
   lvs_sync_daemon: keep(LVS_SYNC),
   lvs_timeouts: keep(),
