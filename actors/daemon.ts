@@ -63,8 +63,8 @@ export class Daemon {
         });
       }
     }
-    this.trackers = new TrackerSet(this.config, { bus: this.bus, log }, (instance, status) =>
-      this.instances.get(instance)?.setTracker(status),
+    this.trackers = new TrackerSet(this.config, { bus: this.bus, log }, (instance, status, cause) =>
+      this.instances.get(instance)?.setTracker(status, cause),
     );
     for (const i of this.instances.values()) i.seedTrackers(this.trackers.initial(i.name));
     await this.trackers.start();

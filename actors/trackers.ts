@@ -10,7 +10,7 @@ import { watchTrackFile, type TrackFileWatch } from '../adapters/exec/trackFile.
 import { processSpecFromConfig, trackProcesses, type ProcessSpec, type ProcessTracking } from '../adapters/exec/trackProcess.js';
 import type { TrackerKind, TrackerStatus } from '../machines/priority.js';
 import { trackScript } from '../machines/track-script.machine.js';
-import type { Bus } from './bus.js';
+import type { Bus, BusEvent } from './bus.js';
 import type { Logger } from './log.js';
 
 /** Who listens to a tracker, with which weight. */
@@ -20,7 +20,8 @@ interface Subscription {
   readonly reverse: boolean;
 }
 
-export type TrackerSink = (instance: string, status: TrackerStatus) => void;
+/** `cause`: the bus event that reported the change, so the instance's reaction joins its chain */
+export type TrackerSink = (instance: string, status: TrackerStatus, cause?: BusEvent) => void;
 
 export class TrackerSet {
   private readonly scripts = new Map<string, Actor<typeof trackScript>>();
@@ -83,9 +84,9 @@ export class TrackerSet {
     return out;
   }
 
-  private fanOut(kind: TrackerKind, name: string, status: 'ok' | 'failed', value?: number) {
+  private fanOut(kind: TrackerKind, name: string, status: 'ok' | 'failed', cause: BusEvent, value?: number) {
     for (const s of this.subs.get(`${kind}:${name}`) ?? []) {
-      this.sink(s.instance, { kind, name, weight: s.weight, reverse: s.reverse, status, ...(value !== undefined ? { value } : {}) });
+      this.sink(s.instance, { kind, name, weight: s.weight, reverse: s.reverse, status, ...(value !== undefined ? { value } : {}) }, cause);
     }
   }
 
@@ -121,8 +122,8 @@ export class TrackerSet {
         // keepalived: "VRRP_Script(chk) succeeded" / "VRRP_Script(chk) failed (exited with status 1)"
         if (e.state === 'ok') log.info({ tracker: e.tracker, cause: e.cause }, `VRRP_Script(${e.tracker}) succeeded`);
         else log.info({ tracker: e.tracker, cause: e.cause }, `VRRP_Script(${e.tracker}) failed (${e.cause})`);
-        bus.publish('track', e.tracker, 'track.state', { ...e });
-        this.fanOut('script', e.tracker, e.state);
+        const ev = bus.publish('track', e.tracker, 'track.state', { ...e });
+        this.fanOut('script', e.tracker, e.state, ev);
       });
       actor.on('track.skipped', (e) => log.warn(`Track script ${e.tracker} is still running, skipping this run`));
       actor.subscribe({ error: (err) => log.error({ err }, `track script ${script.name} failed`) });
@@ -134,8 +135,8 @@ export class TrackerSet {
       if (!this.subs.has(`file:${tf.name}`) || !tf.file) continue;
       const report = (value: number, previous?: number) => {
         log.info(`Track file ${tf.name} value ${previous !== undefined ? `changed from ${previous} to ` : ''}${value}`);
-        bus.publish('track', tf.name, 'track.value', { tracker: tf.name, kind: 'file', value, ...(previous !== undefined ? { previous } : {}) });
-        this.fanOut('file', tf.name, 'ok', value);
+        const ev = bus.publish('track', tf.name, 'track.value', { tracker: tf.name, kind: 'file', value, ...(previous !== undefined ? { previous } : {}) });
+        this.fanOut('file', tf.name, 'ok', ev, value);
       };
       const started = await watchTrackFile(
         { path: tf.file, ...(tf.initFile ? { init: tf.initFile } : {}), onWarning: (m) => log.warn(`track file ${tf.name}: ${m}`) },
@@ -158,8 +159,8 @@ export class TrackerSet {
     if (specs.length) {
       this.processes = await trackProcesses(specs, (c) => {
         if (!c.initial) log.info(`Track process ${c.tracker} ${c.up ? 'is up' : 'is down'} (${c.count} running)`);
-        bus.publish('track', c.tracker, 'track.state', { type: 'track.state', tracker: c.tracker, kind: 'process', state: c.up ? 'ok' : 'failed', count: c.count });
-        this.fanOut('process', c.tracker, c.up ? 'ok' : 'failed');
+        const ev = bus.publish('track', c.tracker, 'track.state', { type: 'track.state', tracker: c.tracker, kind: 'process', state: c.up ? 'ok' : 'failed', count: c.count });
+        this.fanOut('process', c.tracker, c.up ? 'ok' : 'failed', ev);
       });
     }
   }

@@ -158,7 +158,10 @@ export class VrrpInstanceActor {
   private readonly pending = new Set<Promise<unknown>>();
   private readonly trackers = new Map<string, TrackerStatus>();
   private readonly log: Logger;
-  private lastEvent: BusEvent | undefined;
+  /** the tracker event being applied (its chain continues in our priority change) */
+  private trackerCause: BusEvent | undefined;
+  /** our last priority change since the last state change: the likely cause of the next one */
+  private lastPriorityEvent: BusEvent | undefined;
   private unwatch: (() => void) | undefined;
   private readonly dropLog = new Map<DropReason, { count: number; loggedAt: number }>();
   /** listeners for the machine's emitted events (the sync group, tests) */
@@ -280,9 +283,14 @@ export class VrrpInstanceActor {
   }
 
   /** a tracker (script, file, process) reported; recompute priority and faults */
-  setTracker(t: TrackerStatus): void {
+  setTracker(t: TrackerStatus, cause?: BusEvent): void {
     this.trackers.set(`${t.kind}:${t.name}`, t);
-    this.recompute(`${t.kind} ${t.name} ${t.status}`);
+    this.trackerCause = cause;
+    try {
+      this.recompute(`${t.kind} ${t.name} ${t.status}`);
+    } finally {
+      this.trackerCause = undefined;
+    }
   }
 
   private setInterface(name: string, up: boolean) {
@@ -461,18 +469,22 @@ export class VrrpInstanceActor {
 
   private onEmitted(e: VrrpEmitted) {
     for (const fn of this.listeners) fn(e);
-    const link = this.lastEvent ? { cause: this.lastEvent.id, correlation: this.lastEvent.correlation } : {};
+    const linkTo = (e?: BusEvent) => (e ? { cause: e.id, correlation: e.correlation } : {});
     switch (e.type) {
       case 'vrrp.state': {
         const why = e.cause === 'startup' && e.to !== 'MASTER' ? ' (init)' : '';
         if (e.to === 'STOP') this.log.info(`(${this.name}) Stopped`);
         else this.log.info({ from: e.from, to: e.to, cause: e.cause, priority: e.priority, master: e.master }, `(${this.name}) Entering ${LOG_STATE[e.to]} STATE${why}`);
-        this.lastEvent = this.ports.bus.publish('vrrp', this.name, e.type, { ...e }, this.causeFor(e.cause, link));
+        // a state change after a priority change continues that change's chain ("chk failed" →
+        // "priority 150→90" → "MASTER→BACKUP"); a tracker FAULT continues the tracker's
+        const cause = this.trackerCause ?? this.lastPriorityEvent;
+        this.ports.bus.publish('vrrp', this.name, e.type, { ...e }, linkTo(cause));
+        this.lastPriorityEvent = undefined;
         return;
       }
       case 'vrrp.priority':
         this.log.info(`(${this.name}) Changing effective priority from ${e.from} to ${e.to}`);
-        this.lastEvent = this.ports.bus.publish('vrrp', this.name, e.type, { ...e });
+        this.lastPriorityEvent = this.ports.bus.publish('vrrp', this.name, e.type, { ...e }, linkTo(this.trackerCause));
         return;
       case 'vrrp.rx-lower-priority':
         this.log.info(`(${this.name}) Received advert from ${e.src} with lower priority ${e.priority}, ours ${e.ours}, forcing new election`);
@@ -491,10 +503,6 @@ export class VrrpInstanceActor {
     }
   }
 
-  /** a state change caused by a priority change continues that change's chain */
-  private causeFor(cause: string, link: { cause?: string; correlation?: string }) {
-    return cause === 'master-down-timeout' || cause === 'fault' || cause === 'fault-cleared' ? link : {};
-  }
 }
 
 /** Every instance of a config, resolved. */

@@ -133,12 +133,22 @@ test('a failing weighted tracker lowers the priority; the chain of events links 
   const a = await node(lan, clock, 'a', '10.0.0.1', conf(150));
   const b = await node(lan, clock, 'b', '10.0.0.2', conf(100));
   await advance(clock, 4000);
-  a.inst.setTracker({ kind: 'script', name: 'chk', weight: -60, reverse: false, status: 'failed' });
+  const bus = new Bus('a', () => clock.now());
+  const trackEvent = bus.publish('track', 'chk', 'track.state', {
+    type: 'track.state', tracker: 'chk', kind: 'script', state: 'failed', previous: 'ok', cause: 'exit 1', consecutive: 1, weight: -60, reverse: false,
+  });
+  a.inst.setTracker({ kind: 'script', name: 'chk', weight: -60, reverse: false, status: 'failed' }, trackEvent);
   await advance(clock, 4000);
   assert.equal(a.inst.state(), 'BACKUP');
   assert.equal(b.inst.state(), 'MASTER');
   const prio = a.events.find((e) => e.type === 'vrrp.priority');
   assert.deepEqual([prio?.data['from'], prio?.data['to'], prio?.data['cause']], [150, 90, 'script chk failed']);
+  // "chk failed" → "priority 150→90" → "MASTER→BACKUP": one chain
+  assert.equal(prio?.cause, trackEvent.id);
+  const lost = a.events.filter((e) => e.type === 'vrrp.state').at(-1);
+  assert.equal(lost?.data['to'], 'BACKUP');
+  assert.equal(lost?.cause, prio?.id);
+  assert.equal(lost?.correlation, trackEvent.id);
   await a.inst.shutdown();
   await b.inst.shutdown();
 });
