@@ -4,13 +4,16 @@
 // - IPv4: a gratuitous ARP *request*, a whole Ethernet frame, as keepalived's
 //   send_gratuitous_arp_immediate() (keepalived/vrrp/vrrp_arp.c) builds it. It goes out through an
 //   AF_PACKET socket (native/packet.c).
-// - IPv6: an unsolicited Neighbour Advertisement (RFC 4861 §4.4, §7.2.6), the ICMPv6 message only:
-//   it goes out through a raw ICMPv6 socket, so the kernel writes the IPv6 header and the checksum.
+// - IPv6: an unsolicited Neighbour Advertisement (RFC 4861 §4.4, §7.2.6), as keepalived's
+//   ndisc_send_unsolicited_na_immediate() (keepalived/vrrp/vrrp_ndisc.c) builds it: a whole frame
+//   (`naFrame`, through AF_PACKET too), or the ICMPv6 message alone (`unsolicitedNa`, for a raw
+//   ICMPv6 socket when the addon is not built: the kernel then writes the headers and checksum).
 //
 // Encoders throw RangeError on a bad argument: callers validate user input first (a bug otherwise).
 
 export const ETH_P_IP = 0x0800;
 export const ETH_P_ARP = 0x0806;
+export const ETH_P_IPV6 = 0x86dd;
 const ARPHRD_ETHER = 1;
 const ARPOP_REQUEST = 1;
 
@@ -86,6 +89,52 @@ export function unsolicitedNa(target: Uint8Array, mac: Uint8Array, router: boole
   m[25] = 1; // option length in units of 8 octets
   m.set(mac, 26);
   return m;
+}
+
+const IPPROTO_ICMPV6 = 58;
+const IPV6_HLEN = 40;
+/** Ethernet + IPv6 + NA: 14 + 40 + 32 */
+export const NA_FRAME_LEN = ETH_HLEN + IPV6_HLEN + NA_LEN;
+/** ff02::1, all nodes, and its Ethernet mapping 33:33:00:00:00:01 (RFC 2464 §7) */
+const ALL_NODES = Uint8Array.from([0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+const ALL_NODES_MAC = Uint8Array.from([0x33, 0x33, 0, 0, 0, 1]);
+
+/**
+ * The whole unsolicited NA frame keepalived sends: Ethernet (dst 33:33:00:00:00:01, src `mac`,
+ * type 0x86dd), IPv6 (traffic class and flow label 0, hop limit 255, source = the VIP itself,
+ * destination ff02::1), then `unsolicitedNa()` with its checksum filled in.
+ */
+export function naFrame(mac: Uint8Array, target: Uint8Array, router: boolean): Uint8Array {
+  const na = unsolicitedNa(target, mac, router);
+  const f = new Uint8Array(NA_FRAME_LEN);
+  const v = new DataView(f.buffer);
+  f.set(ALL_NODES_MAC, 0);
+  f.set(mac, 6);
+  v.setUint16(12, ETH_P_IPV6);
+  const ip = ETH_HLEN;
+  f[ip] = 0x60; // version 6, traffic class 0, flow label 0
+  v.setUint16(ip + 4, NA_LEN); // payload length
+  f[ip + 6] = IPPROTO_ICMPV6;
+  f[ip + 7] = 255; // hop limit: RFC 4861 §7.1.2
+  f.set(target, ip + 8); // source: the VIP, as keepalived
+  f.set(ALL_NODES, ip + 24);
+  new DataView(na.buffer).setUint16(2, icmpv6Checksum(target, ALL_NODES, na));
+  f.set(na, ip + IPV6_HLEN);
+  return f;
+}
+
+/** RFC 4443 §2.3: one's complement sum over the pseudo-header (RFC 8200 §8.1) and the message. */
+export function icmpv6Checksum(src: Uint8Array, dst: Uint8Array, message: Uint8Array): number {
+  let sum = 0;
+  const add = (b: Uint8Array) => {
+    for (let i = 0; i < b.length; i += 2) sum += ((b[i] as number) << 8) | (b[i + 1] ?? 0);
+  };
+  add(src);
+  add(dst);
+  sum += (message.length >>> 16) + (message.length & 0xffff) + IPPROTO_ICMPV6;
+  add(message);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
 }
 
 /** The flags byte of an NA, exported for tests and logs. */

@@ -92,6 +92,10 @@ export class IpMonitor {
   start(): Promise<void> {
     const child = spawn(this.opts.ipPath ?? 'ip', ['-o', 'monitor', 'label', 'link', 'address'], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
+    // ip monitor only notices our death when it next writes; do not let it outlive us
+    const orphan = () => child.kill();
+    process.once('exit', orphan);
+    child.once('close', () => process.off('exit', orphan));
     // a watcher alone does not keep the process alive
     child.unref();
     for (const s of [child.stdout, child.stderr] as unknown as { unref(): void }[]) s.unref();

@@ -1,12 +1,13 @@
-// Unsolicited Neighbour Advertisements through a raw ICMPv6 socket (npm raw-socket): the kernel
-// writes the Ethernet and IPv6 headers and the ICMPv6 checksum; we give it the NA (frames.ts) and
-// hop limit 255.
+// Unsolicited Neighbour Advertisements through a raw ICMPv6 socket (npm raw-socket), the fallback
+// when the packet addon is not built: the kernel writes the Ethernet and IPv6 headers and the
+// ICMPv6 checksum; we give it the NA (frames.ts) and hop limit 255.
 //
-// keepalived builds the whole frame on an AF_PACKET socket instead, with the VIP itself as IPv6
-// source (vrrp_ndisc.c). Here the kernel picks the source among the interface's usable addresses:
-// the VIP (added nodad, so usable at once) or a link-local one. Receivers do not care which (RFC
-// 4861 §7.1.2 checks hop limit, code, length and the Solicited flag). With no usable IPv6 address
-// on the interface at all the send fails with EADDRNOTAVAIL, reported in the result.
+// The normal path, like keepalived (vrrp_ndisc.c), sends the whole frame through AF_PACKET with the
+// VIP itself as IPv6 source (frames.ts naFrame). Here the kernel picks the source among the
+// interface's usable addresses: the VIP (added nodad, so usable at once) or a link-local one;
+// receivers do not care which (RFC 4861 §7.1.2 checks hop limit, code, length and the Solicited
+// flag). With no usable IPv6 address on the interface the send fails with EADDRNOTAVAIL, and the
+// Ethernet source is always the interface's own MAC (vmacSrc only reaches the TLLA option).
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { parseIPv6 } from './addr.js';
@@ -36,6 +37,7 @@ const IPV6_MULTICAST_HOPS = 18;
 const IPPROTO_ICMPV6 = 58;
 const ICMP6_FILTER = 1;
 const ALL_NODES = 'ff02::1';
+const SEND_TIMEOUT_MS = 1000;
 
 let rawSocket: RawSocketModule | Error | undefined;
 function loadRawSocket(): RawSocketModule | Error {
@@ -57,11 +59,12 @@ export async function forwardsIPv6(dev: string): Promise<boolean> {
 }
 
 /** One NA per address to ff02::1 on interface (`dev`, `index`), target link-layer address `mac`. Never rejects. */
-export async function sendUnsolicitedNas(dev: string, index: number, addresses: readonly string[], mac: Uint8Array): Promise<AnnounceResult[]> {
+export async function sendUnsolicitedNas(
+  dev: string, index: number, addresses: readonly string[], mac: Uint8Array, router: boolean,
+): Promise<AnnounceResult[]> {
   const fail = (error: string, detail: string) => addresses.map((spec): AnnounceResult => ({ spec, ok: false, error, detail }));
   const raw = loadRawSocket();
   if (raw instanceof Error) return fail('ENOSYS', `raw-socket not loadable: ${raw.message}`);
-  const router = await forwardsIPv6(dev);
   let sock: RawSocket;
   try {
     sock = raw.createSocket({ addressFamily: raw.AddressFamily.IPv6, protocol: raw.Protocol.ICMPv6 });
@@ -86,7 +89,10 @@ export async function sendUnsolicitedNas(dev: string, index: number, addresses: 
     const target = parseIPv6(spec);
     if (!target) return resolve({ spec, ok: false, error: 'EINVAL', detail: `'${spec}' is not an IPv6 address` });
     const na = Buffer.from(unsolicitedNa(target, mac, router));
+    // raw-socket sends when its poll handle reports the socket writable; never wait forever on it
+    const timer = setTimeout(() => resolve({ spec, ok: false, error: 'ETIMEDOUT', detail: 'raw-socket did not send within 1 s' }), SEND_TIMEOUT_MS);
     sock.send(na, 0, na.length, ALL_NODES, (err) => {
+      clearTimeout(timer);
       resolve(err ? { spec, ok: false, error: errnoOfIpMessage(err.message), detail: err.message } : { spec, ok: true });
     });
   })));

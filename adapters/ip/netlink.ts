@@ -1,16 +1,16 @@
 // IpNet over rtnetlink (npm `netlink` 0.3.0): addresses and links by netlink requests on one socket
 // (a VIP add is one request, well under 1 ms; a batch is pipelined, WINDOW at a time), link and
 // address events from a long-lived `ip monitor` child (monitor.ts says why not a netlink multicast
-// socket), routes through `ip -batch` (routes.ts), gratuitous ARP through AF_PACKET (packet.ts) and
-// unsolicited NA through a raw ICMPv6 socket (ndisc.ts). Everything acts in the network namespace
-// of this process.
+// socket), routes through `ip -batch` (routes.ts), gratuitous ARP and unsolicited NA as whole frames
+// through AF_PACKET (packet.ts; NA falls back to a raw ICMPv6 socket, ndisc.ts, when the addon is
+// not built). Everything acts in the network namespace of this process.
 import { createRtNetlink, FlagsNew, type rt, type RtNetlinkSocket } from 'netlink';
 import type { Logger } from 'pino';
 import { formatIP, formatMac, parseIP, parseMac } from './addr.js';
 import { errnoOf, IpError, NO_PACKET_ADDON } from './errors.js';
-import { garpFrame } from './frames.js';
+import { garpFrame, naFrame } from './frames.js';
 import { IpMonitor, type MonitorEvent } from './monitor.js';
-import { sendUnsolicitedNas } from './ndisc.js';
+import { forwardsIPv6, sendUnsolicitedNas } from './ndisc.js';
 import { PacketSender } from './packet.js';
 import { IpBatch } from './routes.js';
 import type {
@@ -469,23 +469,29 @@ class NetlinkIpNet implements IpNet {
     const mac = opts.vmacSrc !== undefined ? parseMac(opts.vmacSrc) : own?.length === 6 ? new Uint8Array(own) : undefined;
     if (!mac) return fail('EINVAL', opts.vmacSrc !== undefined ? `vmacSrc '${opts.vmacSrc}'` : `${dev} has no Ethernet address`);
 
-    const v6 = addresses.flatMap((a, i) => (a.includes(':') ? [i] : []));
+    // keepalived sends both through AF_PACKET; without the addon IPv4 cannot go out at all, and
+    // IPv6 falls back to a raw ICMPv6 socket (ndisc.ts), where the kernel picks the source
     const results: AnnounceResult[] = new Array(addresses.length);
+    const viaRaw: number[] = [];
+    const router = addresses.some((a) => a.includes(':')) && (await forwardsIPv6(dev));
     for (let i = 0; i < addresses.length; i++) {
       const a = addresses[i] as string;
-      if (a.includes(':')) continue;
-      const ip = parseIP(a, 4);
+      const v6 = a.includes(':');
+      const ip = parseIP(a, v6 ? 6 : 4);
       if (!ip) { results[i] = { spec: a, ok: false, error: 'EINVAL', detail: `'${a}' is not an address` }; continue; }
-      const err = this.packet.send(index, garpFrame(mac, ip));
-      if (err?.code === NO_PACKET_ADDON && !this.warnedNoAddon) {
-        this.warnedNoAddon = true;
-        this.opts.log?.warn({ detail: err.detail }, 'cannot send gratuitous ARP: the packet addon is not built (adapters/ip/native/build.sh)');
+      const err = this.packet.send(index, v6 ? naFrame(mac, ip, router) : garpFrame(mac, ip));
+      if (err?.code === NO_PACKET_ADDON) {
+        if (v6) { viaRaw.push(i); continue; }
+        if (!this.warnedNoAddon) {
+          this.warnedNoAddon = true;
+          this.opts.log?.warn({ detail: err.detail }, 'cannot send gratuitous ARP: the packet addon is not built (adapters/ip/native/build.sh)');
+        }
       }
       results[i] = err ? { spec: a, ok: false, error: err.code, detail: err.detail } : { spec: a, ok: true };
     }
-    if (v6.length > 0) {
-      const sent = await sendUnsolicitedNas(dev, index, v6.map((i) => addresses[i] as string), mac);
-      v6.forEach((i, k) => { results[i] = sent[k] as AnnounceResult; });
+    if (viaRaw.length > 0) {
+      const sent = await sendUnsolicitedNas(dev, index, viaRaw.map((i) => addresses[i] as string), mac, router);
+      viaRaw.forEach((i, k) => { results[i] = sent[k] as AnnounceResult; });
     }
     return results;
   }

@@ -91,9 +91,9 @@ export type AnnounceResult = OpResult<string>;
 
 export interface AnnounceOptions {
   /**
-   * Source MAC for the frames (VMAC: 00:00:5e:00:01:VRID for IPv4, 00:00:5e:00:02:VRID for IPv6).
-   * IPv4: Ethernet source and ARP sender hardware address. IPv6: the target link-layer address
-   * option only (the kernel writes the Ethernet header with the device's own MAC).
+   * Source MAC for the frames (VMAC: 00:00:5e:00:01:VRID for IPv4, 00:00:5e:00:02:VRID for IPv6):
+   * Ethernet source and ARP sender hardware address / NA target link-layer address option. (Only
+   * the option, when IPv6 falls back to a raw socket because the packet addon is not built.)
    */
   readonly vmacSrc?: string;
 }
@@ -133,7 +133,9 @@ export interface IpNet {
   watchAddresses(onChange: (ev: AddressEvent) => void): () => void;
   /**
    * One gratuitous ARP request (IPv4) / one unsolicited NA to ff02::1 (IPv6) per address, sent on
-   * `dev`. Repetition and spacing (garp_master_repeat, vrrp_garp_interval, ...) are the caller's.
+   * `dev` as keepalived sends them. Repetition and spacing (garp_master_repeat,
+   * vrrp_garp_interval, ...) are the caller's. Without the packet addon (native/build.sh), IPv4
+   * results are ERR_NO_PACKET_ADDON (logged once) and IPv6 goes through a raw ICMPv6 socket.
    */
   announce(dev: string, addresses: readonly string[], opts?: AnnounceOptions): Promise<AnnounceResult[]>;
   /** use_vmac: a macvlan (mode private, as keepalived) on `parent` with `mac`, set up. Idempotent. */

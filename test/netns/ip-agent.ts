@@ -5,8 +5,9 @@
 // Protocol, JSON lines. stdin: { id, m, a } calls method `m` with arguments `a`. stdout:
 // { id, ok: true, v, ms } (ms: time taken inside the agent) or { id, ok: false, e };
 // { ev: subId, v } for events of a watch started by the call with id subId; { log, o } for warnings.
-// Extra methods: watchLinks / watchAddresses (v = subId), unwatch(subId), ping, bench(n, dev),
-// children() (pids of our child processes), block(ms) (busy event loop). The agent exits when stdin closes.
+// Extra methods: watchLinks / watchAddresses (v = subId), unwatch(subId), ping (settles
+// subscriptions), bench(n, dev), children() (pids of our child processes), block(ms) (busy event
+// loop). The agent exits when stdin closes.
 import { readFileSync, readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createIpNet } from '../../adapters/ip/netlink.js';
@@ -40,7 +41,8 @@ async function bench(n: number, dev: string): Promise<{ add: number; remove: num
 
 async function call(id: number, m: string, a: unknown[]): Promise<unknown> {
   switch (m) {
-    case 'ping': return 'pong';
+    // a round trip through the adapter: its calls wait until watch*() subscriptions are live
+    case 'ping': await net.links(); return 'pong';
     case 'watchLinks': subs.set(id, net.watchLinks((v) => out({ ev: id, v }))); return id;
     case 'watchAddresses': subs.set(id, net.watchAddresses((v) => out({ ev: id, v }))); return id;
     case 'unwatch': subs.get(a[0] as number)?.(); subs.delete(a[0] as number); return true;

@@ -5,6 +5,8 @@ import { createInterface } from 'node:readline';
 import type { AddressEvent, IpNet, LinkInfo } from '../../adapters/ip/types.js';
 import type { Lab } from './lab.js';
 
+const CALL_TIMEOUT_MS = 15_000;
+
 type Reply = { id: number; ok: true; v: unknown; ms: number } | { id: number; ok: false; e: string };
 
 export class AgentIpNet implements IpNet {
@@ -28,7 +30,13 @@ export class AgentIpNet implements IpNet {
     const ready = new Promise<void>((resolve, reject) => {
       child.once('exit', (code) => reject(new Error(`ip-agent exited (${code}): ${stderr}`)));
       createInterface({ input: child.stdout! }).on('line', (line) => {
-        const msg = JSON.parse(line) as Record<string, unknown>;
+        let msg: Record<string, unknown>;
+        try {
+          msg = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          agent.logs.push({ log: 'non-JSON line from ip-agent', o: line });
+          return;
+        }
         if (msg['ready']) resolve();
         else if ('ev' in msg) agent.handlers.get(msg['ev'] as number)?.(msg['v']);
         else if ('log' in msg) agent.logs.push(msg as { log: string; o: unknown });
@@ -49,7 +57,13 @@ export class AgentIpNet implements IpNet {
     if (this.exited) return Promise.reject(new Error('ip-agent has exited'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
+      // a test must fail, not hang, when the agent does not answer
+      const timer = setTimeout(() => {
+        this.calls.delete(id);
+        reject(new Error(`ip-agent: ${m} did not answer in ${CALL_TIMEOUT_MS} ms`));
+      }, CALL_TIMEOUT_MS);
       this.calls.set(id, (r) => {
+        clearTimeout(timer);
         this.calls.delete(id);
         if (r.ok) resolve({ v: r.v as T, ms: r.ms });
         else reject(new Error(r.e));
@@ -95,6 +109,8 @@ export class AgentIpNet implements IpNet {
     if (this.exited) return;
     const gone = new Promise<void>((r) => this.child.once('exit', () => r()));
     this.child.stdin!.end();
+    const t = setTimeout(() => this.child.kill('SIGKILL'), 5000);
     await gone;
+    clearTimeout(t);
   }
 }

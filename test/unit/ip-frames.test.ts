@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { formatIP, formatIPv6, formatMac, parseIPv4, parseIPv6, parseMac } from '../../adapters/ip/addr.js';
-import { GARP_FRAME_LEN, NA_FLAGS, NA_LEN, garpFrame, unsolicitedNa } from '../../adapters/ip/frames.js';
+import { GARP_FRAME_LEN, NA_FLAGS, NA_FRAME_LEN, NA_LEN, garpFrame, icmpv6Checksum, naFrame, unsolicitedNa } from '../../adapters/ip/frames.js';
 
 const hex = (...fields: string[]) => Buffer.from(fields.join(''), 'hex');
 const mac = Uint8Array.from([0x02, 0x11, 0x22, 0x33, 0x44, 0x55]);
@@ -91,6 +91,64 @@ describe('unsolicitedNa', () => {
   it('refuses wrong lengths', () => {
     assert.throws(() => unsolicitedNa(new Uint8Array(4), mac, false), RangeError);
     assert.throws(() => unsolicitedNa(target, new Uint8Array(8), false), RangeError);
+  });
+});
+
+describe('naFrame', () => {
+  const target = parseIPv6('fd99::100') as Uint8Array;
+
+  /** RFC 1071 the slow way: 32-bit words, BigInt, fold at the end (independent of icmpv6Checksum) */
+  function verify(frame: Buffer): boolean {
+    const ip = frame.subarray(14, 54);
+    const icmp = frame.subarray(54);
+    const pseudo = Buffer.concat([ip.subarray(8, 40), Buffer.from([0, 0, 0, icmp.length, 0, 0, 0, 58])]);
+    const all = Buffer.concat([pseudo, icmp]);
+    let sum = 0n;
+    for (let i = 0; i < all.length; i += 2) sum += BigInt(all.readUInt16BE(i));
+    while (sum >> 16n) sum = (sum & 0xffffn) + (sum >> 16n);
+    return sum === 0xffffn; // the sum over a message carrying its own checksum is all ones
+  }
+
+  it('is keepalived\'s frame: all-nodes Ethernet and IPv6 destination, VIP as source, hop limit 255', () => {
+    const f = Buffer.from(naFrame(mac, target, false));
+    assert.equal(f.length, NA_FRAME_LEN);
+    const expected = hex(
+      '333300000001', //  Ethernet destination: ff02::1 mapped (RFC 2464 §7)
+      '021122334455', //  Ethernet source
+      '86dd', //          EtherType IPv6
+      '60000000', //      version 6, traffic class 0, flow label 0
+      '0020', //          payload length 32
+      '3a', //            next header ICMPv6
+      'ff', //            hop limit 255
+      'fd990000000000000000000000000100', // source: the VIP
+      'ff020000000000000000000000000001', // destination: all nodes
+      '88', '00', f.subarray(56, 58).toString('hex'), '20000000', // NA type, code, checksum, flags O
+      'fd990000000000000000000000000100', // target
+      '0201', '021122334455', //  Target Link-Layer Address option
+    );
+    assert.equal(f.toString('hex'), expected.toString('hex'));
+    assert.ok(verify(f), 'checksum');
+    assert.notEqual(f.readUInt16BE(56), 0);
+  });
+
+  it('has a valid checksum for any target, MAC and Router flag', () => {
+    fc.assert(fc.property(
+      fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.uint8Array({ minLength: 6, maxLength: 6 }), fc.boolean(),
+      (t, m, router) => {
+        const f = Buffer.from(naFrame(m, t, router));
+        assert.ok(verify(f));
+        assert.deepEqual([...f.subarray(6, 12)], [...m]);
+        assert.deepEqual([...f.subarray(22, 38)], [...t]);
+        assert.equal(f[58], router ? 0xa0 : 0x20);
+      },
+    ));
+  });
+
+  it('icmpv6Checksum matches a known value', () => {
+    // an Echo Request (type 128) from ::1 to ::1 with id 0, seq 0: sum by hand = 0x8000 + 0x0001*2 + 0x0008 + 0x003a
+    const echo = Uint8Array.from([128, 0, 0, 0, 0, 0, 0, 0]);
+    const lo = parseIPv6('::1') as Uint8Array;
+    assert.equal(icmpv6Checksum(lo, lo, echo), ~(0x8000 + 2 + 8 + 0x3a) & 0xffff);
   });
 });
 
