@@ -33,8 +33,14 @@ export interface Journal {
   append(id: string, event: unknown): number;
   /** write and fsync everything appended so far */
   flush(): Promise<void>;
-  /** records with seq > `after`, oldest first, across segments (the live tail included) */
-  read(after?: number): AsyncIterable<JournalEntry>;
+  /**
+   * Records with seq > `after`, oldest first, across segments (the live tail included: records
+   * appended while the iteration runs are yielded too). Without `follow` the iteration ends once it
+   * has caught up with `lastSeq`; with `follow` it then waits for more and ends only when `signal`
+   * aborts or the journal is closed (after yielding everything). Records rotation deleted are
+   * skipped (they are counted in `droppedUnacked` if a cursor had not passed them).
+   */
+  read(after?: number, opts?: ReadOptions): AsyncIterable<JournalEntry>;
   readonly lastSeq: number;
   /** a named reader's position (e.g. 'nats'): the last seq it has fully handled; 0 = none */
   cursor(name: string): number;
@@ -45,6 +51,13 @@ export interface Journal {
   stats(): JournalStats;
   /** flush, fsync, close; idempotent */
   close(): Promise<void>;
+}
+
+export interface ReadOptions {
+  /** keep waiting for new records after catching up (default false) */
+  readonly follow?: boolean;
+  /** ends a following read (the pending next() resolves as done) */
+  readonly signal?: AbortSignal;
 }
 
 export interface JournalOptions {
