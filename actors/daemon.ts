@@ -67,8 +67,11 @@ export class Daemon {
       this.instances.get(instance)?.setTracker(status, cause),
     );
     for (const i of this.instances.values()) i.seedTrackers(this.trackers.initial(i.name));
-    await this.trackers.start();
+    // instances first: every tracker result then reaches a running instance as an event (weighted
+    // trackers adjust the priority from their first result on, as in keepalived; unweighted ones
+    // hold the instance in INIT until they report)
     for (const i of this.instances.values()) await i.start();
+    await this.trackers.start();
     this.bus.publish('daemon', this.bus.node, 'daemon.started', this.lifecycle());
   }
 

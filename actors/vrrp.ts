@@ -214,6 +214,7 @@ export class VrrpInstanceActor {
   async start(): Promise<void> {
     const r = this.resolved;
     if (r.vmac) await this.createVmac(r.vmac);
+    await this.promoteSecondaries();
     // keepalived removes any VIPs it may own at start (a crash may have left them behind)
     await this.removeVips();
     // interfaces first, so an interface that is down starts the instance in FAULT
@@ -266,6 +267,7 @@ export class VrrpInstanceActor {
     this.endpoint?.close();
     this._actor?.stop();
     if (this.resolved.vmac) await this.deleteVmac(this.resolved.vmac);
+    else for (const [path, old] of this.restoreSysctl.splice(0)) await (this.ports.sysctl ?? procSysctl).set(path, old);
   }
 
   /** wait for every address/GARP operation started so far */
@@ -421,6 +423,20 @@ export class VrrpInstanceActor {
       const path = conf(v.parent, key);
       const old = await sys.get(path);
       if (old !== undefined && old !== value && (await sys.set(path, value))) this.restoreSysctl.push([path, old]);
+    }
+  }
+
+  /**
+   * keepalived sets promote_secondaries on the interfaces its VIPs live on: without it, removing a
+   * VIP that happens to be the first address of its subnet deletes every other address in that
+   * subnet with it. Restored on shutdown.
+   */
+  private async promoteSecondaries(): Promise<void> {
+    const sys = this.ports.sysctl ?? procSysctl;
+    for (const dev of new Set(this.resolved.vips.filter((v) => v.family === 4).map((v) => v.dev))) {
+      const path = `net/ipv4/conf/${dev}/promote_secondaries`;
+      const old = await sys.get(path);
+      if (old !== undefined && old !== '1' && (await sys.set(path, '1'))) this.restoreSysctl.push([path, old]);
     }
   }
 

@@ -47,7 +47,7 @@ vrrp_instance VI_1 {
 CONF
 done
 start() { # host
-  setsid ip netns exec "vg-h$1" node bin/vigil.js run -f "$work/h$1.conf" >>"$work/h$1.log" 2>&1 &
+  setsid ip netns exec "vg-h$1" node bin/vigil.js run -f "$work/h$1.conf" --journal "$work/journal-h$1" >>"$work/h$1.log" 2>&1 &
   pids[$1]=$!
   disown
 }

@@ -58,7 +58,12 @@ Options:
   -f, --file FILE        config file (default /etc/keepalived/keepalived.conf)
   -i, --config-id ID     the id @ID lines are matched against (default: host name up to the first '.')
   -l, --log-level LEVEL  trace, debug, info (default), warn, error
-      --nats URL, --journal FILE      event export (issue #5; refused in this version)
+      --journal DIR      the event journal (default /var/lib/vigil/journal, or global_defs
+                         vigil_journal); --no-journal keeps events in memory only
+      --nats URL[,URL]   export every event to NATS JetStream (or global_defs vigil_nats_servers);
+                         the journal is the outbox, so events survive NATS outages and restarts
+      --stream NAME      JetStream stream (default VIGIL, or vigil_nats_stream)
+      --cluster NAME     first subject token: vigil.<cluster>.<node>.… (default 'default', or vigil_cluster)
       --control SOCKET, --http H:P    control API (issue #8; refused in this version)
       --daemon                        detach (issue #8; refused in this version)
 
@@ -83,15 +88,38 @@ Exit codes: 0 stopped by a signal; 2 bad usage; 3/4/5 as config-test (config ref
   },
   {
     name: 'events',
-    summary: 'print the event stream',
-    load: notYet('events', 'the event backbone, issue #5'),
-    help: 'Usage: vigil events [--journal FILE | --nats URL] [--follow] [--json]\n(Not available in this version yet: the event backbone is issue #5.)\n',
+    summary: 'print the event stream (from the journal, or NATS with --nats)',
+    load: () => import('./events.js'),
+    help: `Usage: vigil events [--journal DIR | --nats URL [--stream NAME]] [--follow] [--json]
+                    [--node NODE] [--instance NAME] [--kind KIND] [--type TYPE] [--since TIME]
+
+Print vigil's events, oldest first, one line each (or JSON lines with --json): every VRRP state
+and priority change, tracker result change, dropped advert, sync group move, NATS link change
+(docs/events.md lists the types and their fields).
+
+Options:
+      --journal DIR     the journal 'vigil run' writes (default ${'/var/lib/vigil/journal'}); read only
+      --nats URL[,URL]  read the JetStream stream instead (all nodes of the cluster)
+      --stream NAME     the stream (default VIGIL)
+  -F, --follow          keep printing new events until interrupted
+      --json            one JSON envelope per line
+      --node NODE       only this node (router_id)
+      --instance NAME   only this actor name (instance, group, tracker)
+      --kind KIND       vrrp, sync-group, track, nats, daemon
+      --type TYPE       e.g. vrrp.state, or a prefix: vrrp
+      --since TIME      an ISO time, or a duration back from now: 90s, 10m, 2h, 1d
+`,
   },
   {
     name: 'history',
-    summary: 'print past events',
-    load: notYet('history', 'the event backbone, issue #5'),
-    help: 'Usage: vigil history [--journal FILE | --nats URL] [--follow] [--json]\n(Not available in this version yet: the event backbone is issue #5.)\n',
+    summary: "an instance's timeline with the events that caused each change",
+    load: () => import('./history.js'),
+    help: `Usage: vigil history INSTANCE [--journal DIR | --nats URL] [--follow] [--json] [--since TIME]
+
+The instance's own events (state and priority changes, drops) and every event in their cause
+chains: the track script that failed, the priority change it made, the state change that followed.
+Options as 'vigil events'.
+`,
   },
   {
     name: 'chart',

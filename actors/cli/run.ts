@@ -5,11 +5,15 @@ import { formatDiagnostic } from '../../adapters/config/format.js';
 import { nodeHost } from '../../adapters/config/host.js';
 import { ExitCode, loadConfig } from '../../adapters/config/index.js';
 import { createLogger } from '../log.js';
+import { hostname } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { DEFAULT_CONFIG } from './config-test.js';
+import { DEFAULT_JOURNAL } from './events.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const LATER: Record<string, string> = {
-  nats: 'the NATS export is issue #5',
-  journal: 'the event journal is issue #5',
   control: 'the control socket is issue #8',
   http: 'the HTTP listener is issue #8',
   daemon: 'detaching (--daemon) is issue #8; run in the foreground under systemd',
@@ -26,6 +30,9 @@ export async function run(args: readonly string[]): Promise<number> {
         'log-level': { type: 'string', short: 'l' },
         nats: { type: 'string' },
         journal: { type: 'string' },
+        'no-journal': { type: 'boolean' },
+        stream: { type: 'string' },
+        cluster: { type: 'string' },
         control: { type: 'string' },
         http: { type: 'string' },
         daemon: { type: 'boolean' },
@@ -51,19 +58,84 @@ export async function run(args: readonly string[]): Promise<number> {
   }
   const log = createLogger({ level: (opts['log-level'] as 'info' | undefined) ?? 'info' });
   // the adapters are loaded only here: config-test must not pay for native modules
-  const [{ createRawVrrpNet }, { createIpNet }, { Daemon }] = await Promise.all([
+  const [{ createRawVrrpNet }, { createIpNet }, { Daemon }, { Bus }, { openJournal }, { lockJournal }] = await Promise.all([
     import('../../adapters/vrrp/socket.js'),
     import('../../adapters/ip/netlink.js'),
     import('../daemon.js'),
+    import('../bus.js'),
+    import('../../adapters/journal/file.js'),
+    import('../../adapters/journal/lock.js'),
   ]);
-  const daemon = new Daemon(loaded.config, { net: createRawVrrpNet({ log }), ip: createIpNet(), log });
+  const g = loaded.config.global;
+  const bus = new Bus(g.routerId ?? hostname().split('.')[0] ?? 'vigil');
+
+  // The journal: every event, durably, before anything else sees it leave the process. When it
+  // cannot be opened vigil still runs (VRRP never waits on the event backbone) and says so.
+  const journalDir = opts.journal ?? g.vigil.journal ?? DEFAULT_JOURNAL;
+  let lock: { release(): Promise<void> } | undefined;
+  if (!opts['no-journal']) {
+    try {
+      await mkdir(journalDir, { recursive: true });
+      lock = await lockJournal(journalDir);
+    } catch (err) {
+      process.stderr.write(`vigil run: ${(err as Error).message}\n`);
+      return ExitCode.cannotRun;
+    }
+  }
+  const journal = opts['no-journal']
+    ? undefined
+    : await openJournal(journalDir, { onError: (err) => log.error({ err }, `journal ${journalDir}: ${err.message}`) }).catch((err: Error) => {
+        log.error({ err }, `cannot open the journal at ${journalDir}: ${err.message}; events stay in memory only`);
+        return undefined;
+      });
+  if (journal) {
+    bus.subscribe((e) => void journal.append(e.id, e));
+    log.info({ journal: journalDir, lastSeq: journal.lastSeq }, `journal ${journalDir}`);
+  }
+
+  // NATS JetStream export: drains the journal (the outbox) in order; never in VRRP's way.
+  const servers = opts.nats ? opts.nats.split(',') : g.vigil.natsServers;
+  let natsExport: { close(): Promise<void> } | undefined;
+  if (servers?.length) {
+    if (!journal) {
+      process.stderr.write('vigil run: --nats needs the journal (its outbox); remove --no-journal or fix the journal path\n');
+      return ExitCode.cannotRun;
+    }
+    const { startNatsExport } = await import('../../adapters/nats/export.js');
+    natsExport = startNatsExport(journal, {
+      servers,
+      stream: opts.stream ?? g.vigil.natsStream ?? 'VIGIL',
+      cluster: opts.cluster ?? g.vigil.cluster ?? 'default',
+      ...(g.vigil.natsCreds ? { credsFile: g.vigil.natsCreds } : {}),
+      ...(g.vigil.natsNkey ? { nkeyFile: g.vigil.natsNkey } : {}),
+      ...(g.vigil.natsTls ? { tls: g.vigil.natsTls } : {}),
+      log: log.child({ actor: 'nats' }),
+      onState: (st) => {
+        log.info({ from: st.from, to: st.to, cause: st.cause, pending: st.pending, error: st.error }, `NATS export ${st.from} -> ${st.to} (${st.cause})`);
+        bus.publish('nats', 'export', 'nats.state', { from: st.from, to: st.to, cause: st.cause, pending: st.pending });
+      },
+    });
+  }
+  const daemon = new Daemon(loaded.config, {
+    net: createRawVrrpNet({ log }),
+    ip: createIpNet(),
+    log,
+    bus,
+    version: VERSION,
+    configFile: file,
+  });
   // a daemon lives until it is told to stop, even with no socket open (every instance in FAULT
   // waiting for its interface, or nothing to run yet): signal handlers alone do not keep Node up
   const keepAlive = setInterval(() => undefined, 1 << 30);
   const stopped = new Promise<number>((resolve) => {
     const stop = (sig: string) => {
       log.info(`Received ${sig}, stopping`);
-      daemon.stop().then(
+      daemon
+        .stop()
+        .then(() => natsExport?.close())
+        .then(() => journal?.close())
+        .then(() => lock?.release())
+        .then(
         () => resolve(0),
         (err) => {
           log.error({ err }, 'error while stopping');

@@ -98,6 +98,26 @@ interface RawSocket {
   on(event: 'close', fn: () => void): void;
 }
 
+/**
+ * Send at once, inside the caller's turn of the event loop. raw-socket's public send() queues the
+ * packet until the socket polls writable, i.e. after everything else the current callback does:
+ * a new MASTER's first advert would leave only after its addresses, GARPs and logs (measured 4 to
+ * 13 ms later). keepalived sends it first, so that the old master lets go before our GARPs. When
+ * nothing is queued we call the binding's synchronous sendto (the same call the queue makes);
+ * a full socket buffer (EAGAIN), or a raw-socket without these internals, falls back to the queue.
+ */
+function sendNow(sock: RawSocket, pkt: Buffer, to: string): boolean {
+  const s = sock as RawSocket & { wrap?: { send?: (b: Buffer, o: number, l: number, a: string, cb: () => void) => void }; requests?: unknown[] };
+  if (typeof s.wrap?.send !== 'function' || !Array.isArray(s.requests) || s.requests.length > 0) return false;
+  try {
+    s.wrap.send(pkt, 0, pkt.length, to, () => undefined);
+    return true;
+  } catch (err) {
+    if (/temporarily unavailable|EAGAIN|No buffer space/i.test((err as Error).message)) return false;
+    throw err;
+  }
+}
+
 interface RawModule {
   createSocket(o: { addressFamily: number; protocol: number; bufferSize?: number }): RawSocket;
   AddressFamily: { IPv4: number; IPv6: number };
@@ -306,6 +326,7 @@ class Link {
       const pkt = this.family === 4 ? Buffer.from(f.bytes) : ipv6Packet(src, f.dst, f.ttl, f.bytes);
       // a link-local unicast peer needs its zone; the socket is bound to the device anyway
       const to = this.family === 6 && /^fe[89ab]/i.test(f.dst) ? `${f.dst}%${this.iface}` : f.dst;
+      if (sendNow(this.sender, pkt, to)) return done(null);
       this.sender.send(pkt, 0, pkt.length, to, (err) => done(err));
     } catch (err) {
       done(err as Error);

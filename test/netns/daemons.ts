@@ -84,7 +84,9 @@ function watch(host: number, proc: ChildProcess, parse: (l: string) => string | 
 export function startVigil(lab: Lab, i: number, conf: string, dir: string, extra: string[] = []): Daemon {
   const file = join(dir, `vigil-h${i}.conf`);
   writeFileSync(file, conf);
-  const proc = lab.spawn(i, process.execPath, [VIGIL_BIN, 'run', '-f', file, ...extra]);
+  // each daemon its own journal (one writer per journal)
+  const journal = extra.includes('--journal') || extra.includes('--no-journal') ? [] : ['--journal', join(dir, `journal-h${i}`)];
+  const proc = lab.spawn(i, process.execPath, [VIGIL_BIN, 'run', '-f', file, ...journal, ...extra]);
   return watch(i, proc, (l) => {
     if (!l.startsWith('{')) return l;
     try {

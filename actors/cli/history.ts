@@ -1,0 +1,2 @@
+// `vigil history INSTANCE`: see events.ts.
+export { history as run } from './events.js';
