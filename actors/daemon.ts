@@ -20,6 +20,8 @@ export interface DaemonPorts {
   /** for daemon.started / daemon.stopping */
   readonly version?: string;
   readonly configFile?: string;
+  /** track scripts' last states from the journal, to resume from (actors/resume.ts) */
+  readonly resume?: ReadonlyMap<string, 'ok' | 'failed'>;
   /** XState clock for every actor (a SimulatedClock in tests) */
   readonly clock?: Clock;
 }
@@ -63,7 +65,7 @@ export class Daemon {
         });
       }
     }
-    this.trackers = new TrackerSet(this.config, { bus: this.bus, log }, (instance, status, cause) =>
+    this.trackers = new TrackerSet(this.config, { bus: this.bus, log, ...(this.ports.resume ? { resume: this.ports.resume } : {}) }, (instance, status, cause) =>
       this.instances.get(instance)?.setTracker(status, cause),
     );
     for (const i of this.instances.values()) i.seedTrackers(this.trackers.initial(i.name));

@@ -32,7 +32,13 @@ export class TrackerSet {
 
   constructor(
     private readonly config: KeepalivedConfig,
-    private readonly ports: { bus: Bus; log: Logger; runner?: ScriptRunner },
+    private readonly ports: {
+      bus: Bus;
+      log: Logger;
+      runner?: ScriptRunner;
+      /** the last state each track script reported before a restart (actors/resume.ts) */
+      resume?: ReadonlyMap<string, 'ok' | 'failed'>;
+    },
     private readonly sink: TrackerSink,
   ) {
     this.runner = ports.runner ?? createScriptRunner();
@@ -77,8 +83,9 @@ export class TrackerSet {
       const [kind, name] = [key.slice(0, key.indexOf(':')) as TrackerKind, key.slice(key.indexOf(':') + 1)];
       for (const s of list) {
         if (s.instance !== instance) continue;
+        const resumed = kind === 'script' ? this.ports.resume?.get(name) : undefined;
         const initFail = kind === 'script' && this.config.vrrpScripts.find((x) => x.name === name)?.initFail;
-        out.push({ kind, name, weight: s.weight, reverse: s.reverse, status: initFail ? 'failed' : 'unknown' });
+        out.push({ kind, name, weight: s.weight, reverse: s.reverse, status: resumed ?? (initFail ? 'failed' : 'unknown') });
       }
     }
     return out;
@@ -113,6 +120,7 @@ export class TrackerSet {
           rise: script.rise,
           fall: script.fall,
           initFail: script.initFail,
+          ...(this.ports.resume?.has(script.name) ? { resume: this.ports.resume.get(script.name)! } : {}),
           weight: script.weight,
           reverse: script.reverse,
         },

@@ -25,6 +25,12 @@ export interface TrackScriptInput {
   readonly rise: number;
   readonly fall: number;
   readonly initFail: boolean;
+  /**
+   * vigil: the state this tracker last reported before a restart (from the journal). It starts
+   * there with its counter saturated (`ok`: `fall` failures to go down) or reset (`failed`: `rise`
+   * successes to come up), instead of keepalived's blind re-initialisation. Overrides init_fail.
+   */
+  readonly resume?: 'ok' | 'failed';
   /** passed through in emitted events; the priority arithmetic is machines/priority.ts */
   readonly weight: number;
   readonly reverse: boolean;
@@ -140,6 +146,8 @@ export const trackScript = setup({
   },
   guards: {
     initFail: ({ context }) => context.initFail,
+    resumeOk: ({ context }) => context.resume === 'ok',
+    resumeFailed: ({ context }) => context.resume === 'failed',
     succeeded: ({ event }) => event.type === 'script.result' && event.ok,
     // success while r < rise-1: still climbing (keepalived: result++)
     climbing: ({ context, event }) => event.type === 'script.result' && event.ok && context.counter < context.rise - 1,
@@ -155,9 +163,9 @@ export const trackScript = setup({
   context: ({ input }) => ({
     ...input,
     // vrrp_init_script: rise-1 "one success is enough"; init_fail: 0 "assume failed by config"
-    counter: input.initFail ? 0 : input.rise - 1,
+    counter: input.resume === 'ok' ? input.rise + input.fall - 1 : input.resume === 'failed' || input.initFail ? 0 : input.rise - 1,
     consecutive: 0,
-    last: null,
+    last: input.resume ? { ok: input.resume === 'ok', cause: 'resumed' } : null,
   }),
   type: 'parallel',
   states: {
@@ -165,7 +173,11 @@ export const trackScript = setup({
       initial: 'init',
       states: {
         init: {
-          always: { guard: 'initFail', target: 'failed', actions: { type: 'announce', params: { state: 'failed', previous: 'init' } } },
+          always: [
+            { guard: 'resumeOk', target: 'ok', actions: { type: 'announce', params: { state: 'ok', previous: 'init' } } },
+            { guard: 'resumeFailed', target: 'failed', actions: { type: 'announce', params: { state: 'failed', previous: 'init' } } },
+            { guard: 'initFail', target: 'failed', actions: { type: 'announce', params: { state: 'failed', previous: 'init' } } },
+          ],
           on: {
             'script.result': [
               { guard: 'succeeded', target: 'ok', actions: ['record', 'saturate',

@@ -95,6 +95,26 @@ describe('the journal and vigil events/history', { skip }, () => {
     assert.match(hist, /vrrp\.priority priority 150 → 160/);
   });
 
+  test('restarted on the same journal, track scripts resume from their last state', async () => {
+    const journal = join(dir, 'j2');
+    const a = startVigil(lab, 1, CONF(150), dir, ['--journal', journal]);
+    running.push(a);
+    await a.waitFor(/VRRP_Script\(chk\) succeeded/, 3000);
+    await new Promise((r) => setTimeout(r, 300)); // the journal's group commit (milliseconds) is done
+    assert.equal(await a.stop('SIGKILL'), 'SIGKILL');
+    const b = startVigil(lab, 1, CONF(150), dir, ['--journal', journal]);
+    running.push(b);
+    await b.waitFor(/resuming 1 track script\(s\) from the journal/, 3000);
+    await b.waitFor(/Entering MASTER STATE/, 3000);
+    assert.equal(await b.stop('SIGTERM'), 0);
+    const { stdout } = await run(process.execPath, [VIGIL_BIN, 'events', '--journal', journal, '--type', 'track.state', '--json']);
+    const causes = stdout.trim().split('\n').map((l) => (JSON.parse(l) as { data: { cause: string } }).data.cause);
+    assert.deepEqual(causes, ['exit 0', 'resumed']);
+    // the resumed tracker's weight applies from the start: no INIT → BACKUP at the base priority
+    const states = (await run(process.execPath, [VIGIL_BIN, 'events', '--journal', journal, '--type', 'vrrp.state'])).stdout.trim().split('\n');
+    assert.match(states.at(-3) ?? '', /INIT → BACKUP \(startup, priority 160\)/);
+  });
+
   test('vigil events on a missing journal says where it looked', async () => {
     await assert.rejects(run(process.execPath, [VIGIL_BIN, 'events', '--journal', join(dir, 'nothing')]), (err: { code: number; stderr: string }) => {
       assert.equal(err.code, 3);

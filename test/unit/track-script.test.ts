@@ -239,3 +239,15 @@ test('stopping the tracker stops (kills) the running script', () => {
   t.actor.stop();
   assert.equal(run.stopped, true);
 });
+
+test('resumed from the journal: starts in the last state with the counter where a long run leaves it', () => {
+  // was OK before the restart: with fall 3 it takes three failures to go down (not one, as init)
+  const ok = start({ rise: 2, fall: 3, resume: 'ok' });
+  assert.equal(ok.status(), 'ok');
+  assert.equal(ok.states()[0]?.type === 'track.state' && ok.states()[0]?.cause, 'resumed');
+  assert.deepEqual(drive(ok, 'F F F').map((s) => s[0]).join(''), 'oof');
+  // was FAILED: rise 3 successes to come up (not one)
+  const failed = start({ rise: 3, fall: 1, resume: 'failed' });
+  assert.equal(failed.status(), 'failed');
+  assert.deepEqual(drive(failed, 'S S S').map((s) => s[0]).join(''), 'ffo');
+});
