@@ -88,6 +88,7 @@ export type VrrpEmitted =
   | {
       type: 'vrrp.state';
       instance: string;
+      vrid: number;
       from: VrrpStateName;
       to: VrrpStateName;
       cause: VrrpCause;
@@ -194,6 +195,7 @@ export const vrrpMachine = setup({
     announce: emit(({ context }, params: { to: VrrpStateName }) => ({
       type: 'vrrp.state' as const,
       instance: context.name,
+      vrid: context.vrid,
       from: context.announced,
       to: params.to,
       cause: context.cause,

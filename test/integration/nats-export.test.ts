@@ -49,7 +49,7 @@ function node(name: string, servers: string[], extra: Partial<NatsExportOptions>
     }
     const instance = i % 3 ? 'VI_2' : 'VI_1';
     return bus.publish('vrrp', instance, 'vrrp.state', {
-      type: 'vrrp.state', instance, from: 'BACKUP', to: 'MASTER', cause: 'master-down-timeout', priority: i % 255,
+      type: 'vrrp.state', instance, vrid: 51, from: 'BACKUP', to: 'MASTER', cause: 'master-down-timeout', priority: i % 255,
     });
   };
   const caughtUp = () => exp.stats().pending === 0 && exp.state() === 'idle';
