@@ -76,9 +76,17 @@ Exit codes: 0 stopped by a signal; 2 bad usage; 3/4/5 as config-test (config ref
   },
   {
     name: 'status',
-    summary: 'show instances, states, priorities, real servers and weights',
-    load: notYet('status', 'the control API, issue #8'),
-    help: 'Usage: vigil status [--control SOCKET] [--json]\n(Not available in this version yet: the control API is issue #8.)\n',
+    summary: 'show instances, states and masters (--cluster: every node, from the event stream)',
+    load: () => import('./status.js'),
+    help: `Usage: vigil status [--control SOCKET] [--json]
+       vigil status --cluster [--nats URL [--stream NAME] | --journal DIR ...] [--json]
+
+--cluster: every node's instances with their last state, priority and master, and per VRID who
+is MASTER, built from the event stream (NATS, or one or more journals merged). Two MASTERs for
+one VRID are flagged SPLIT BRAIN (exit 1); instances with more than 6 state changes in 10 minutes
+are flagged FLAPPING.
+(The local daemon's status over the control socket is issue #8 and not available yet.)
+`,
   },
   {
     name: 'reload',
