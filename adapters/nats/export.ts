@@ -24,13 +24,13 @@
 // Nothing here blocks the appender: onAppend only schedules a microtask, and no call into this
 // module throws (failures are states, logged, and counted in stats()).
 import { readFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 import {
-  connect, credsAuthenticator, headers, nanos, nkeyAuthenticator,
-  type Authenticator, type ConnectionOptions, type NatsConnection,
+  connect, createInbox, credsAuthenticator, headers, nanos, nkeyAuthenticator,
+  type Authenticator, type ConnectionOptions, type Msg, type NatsConnection, type Subscription,
 } from '@nats-io/transport-node';
 import {
-  jetstream, jetstreamManager, JetStreamApiError,
-  type JetStreamClient, type JetStreamManager, type StreamInfo,
+  jetstreamManager, JetStreamApiError, type JetStreamManager, type StreamInfo,
 } from '@nats-io/jetstream';
 import { createActor, fromCallback, fromPromise, toPromise, type EventObject } from 'xstate';
 import type { Logger } from 'pino';
@@ -211,7 +211,12 @@ interface Counters {
   inFlight: number;
 }
 
-interface Slot { readonly seq: number; done: boolean }
+interface Slot {
+  readonly seq: number;
+  /** performance.now() when published: the ack deadline runs from here */
+  readonly at: number;
+  done: boolean;
+}
 
 const isBusEvent = (e: unknown): e is BusEvent => {
   if (typeof e !== 'object' || e === null) return false;
@@ -221,37 +226,54 @@ const isBusEvent = (e: unknown): e is BusEvent => {
     typeof r.correlation === 'string';
 };
 
-function classify(e: unknown): PublishFailure {
-  // no responders on the subject: no stream listens there (wiped, deleted); nats.js reports it as
-  // JetStreamNotEnabled (jsclient.ts _publish), a class @nats-io/jetstream does not export
-  if (e instanceof Error && e.name === 'JetStreamNotEnabled') return 'no-stream';
-  if (e instanceof Error && e.name === 'TimeoutError') return 'timeout';
-  return 'error';
+/** A PubAck as JetStream sends it (jsapi_types.ts PubAck / ApiError). */
+interface PubAckJson {
+  stream?: string;
+  seq?: number;
+  duplicate?: boolean;
+  error?: { code?: number; err_code?: number; description?: string };
 }
 
 const PROGRESS_EVERY_MS = 50;
+const decoder = new TextDecoder();
 
 /**
  * Publishes the outbox in order with a bounded window; reports to the machine through `report`.
  * `pause()` abandons the window (late acks are ignored); `resume()` restarts from the cursor.
+ *
+ * Why not `js.publish`: it is `nc.request` per message, which costs a timer, a mux entry, two
+ * Error objects with stack traces (nats.js RequestOne builds a TimeoutError up front and a
+ * "cancelled" RequestError on every success) and an await per record; at 10,000 events/s that
+ * and one socket write per record were most of the exporter's CPU (bench/nats.ts). Here it is what
+ * js.publish does on the wire — PUB with headers (Nats-Msg-Id, so JetStream's dedupe is
+ * unchanged) and a reply subject — with the replies on ONE wildcard subscription
+ * (`<inbox>.<gen>.<seq>`), ONE timer for the oldest unacked publish, and records published in
+ * batches: everything the journal yields in one turn goes out before nats.js' flush microtask, so
+ * it is one socket write.
  */
 class Pump {
   private gen = 0;
   private paused = false;
   private stopped = false;
   private window: Slot[] = [];
-  /** the last seq handed to the window */
+  private readonly bySeq = new Map<number, Slot>();
+  /** the last seq read from the journal (published, or queued to be) */
   private sentSeq: number;
-  private reader: AsyncIterator<JournalEntry> | null = null;
-  private filling = false;
-  private again = false;
+  /** read, not yet published: flushed in one go on the next macrotask */
+  private queue: JournalEntry[] = [];
+  private flushScheduled = false;
+  private abort: AbortController | null = null;
+  /** wakes the reader when the window has room again (or the generation ends) */
+  private room: (() => void) | null = null;
   private behind = true;
   private lastProgress = 0;
-  private readonly unsubscribe: () => void;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly inbox: string;
+  private readonly sub: Subscription;
 
   constructor(
     private readonly journal: Journal,
-    private readonly js: JetStreamClient,
+    private readonly nc: NatsConnection,
     private readonly cluster: string,
     private readonly maxInFlight: number,
     private readonly ackTimeoutMs: number,
@@ -260,8 +282,9 @@ class Pump {
     private readonly log: Logger | undefined,
   ) {
     this.sentSeq = journal.cursor(CURSOR);
-    this.unsubscribe = journal.onAppend(() => this.kick());
-    this.kick();
+    this.inbox = createInbox();
+    this.sub = nc.subscribe(`${this.inbox}.*.*`, { callback: (err, m) => { if (!err) this.onReply(m); } });
+    void this.readLoop(this.gen);
   }
 
   get pending(): number {
@@ -278,87 +301,141 @@ class Pump {
     this.abandon();
     this.paused = false;
     this.behind = true; // the machine is draining: it waits for caughtUp
-    this.kick();
+    void this.readLoop(this.gen);
   }
 
   stop(): void {
     this.pause();
     this.stopped = true;
-    this.unsubscribe();
+    this.sub.unsubscribe();
   }
 
-  /** drop the window and the reader; acks of abandoned publishes are ignored by generation */
+  /** drop the window, the queue and the reader; replies to abandoned publishes are ignored by generation */
   private abandon(): void {
     this.gen++;
     this.c.inFlight -= this.window.length;
     this.window = [];
+    this.bySeq.clear();
+    this.queue = [];
     this.sentSeq = this.journal.cursor(CURSOR);
-    const r = this.reader;
-    this.reader = null;
-    void r?.return?.().catch(() => {});
+    this.abort?.abort();
+    this.abort = null;
+    this.wakeReader();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
   }
 
-  private kick(): void {
+  private wakeReader(): void {
+    const r = this.room;
+    this.room = null;
+    r?.();
+  }
+
+  /**
+   * One following read of the journal per generation, from the cursor on. A journal whose read
+   * ends anyway (one without `follow`) is read again after its next append.
+   */
+  private async readLoop(gen: number): Promise<void> {
     if (this.paused || this.stopped) return;
-    if (this.filling) { this.again = true; return; }
-    void this.fill();
-  }
-
-  private async fill(): Promise<void> {
-    this.filling = true;
-    const gen = this.gen;
+    const ac = new AbortController();
+    this.abort = ac;
+    this.settle(); // nothing to send: caught up at once
     try {
-      do {
-        this.again = false;
-        while (this.window.length < this.maxInFlight && this.gen === gen && !this.paused) {
-          if (this.sentSeq >= this.journal.lastSeq) break;
-          this.reader ??= this.journal.read(this.sentSeq)[Symbol.asyncIterator]();
-          const r = await this.reader.next();
+      while (this.gen === gen) {
+        for await (const entry of this.journal.read(this.sentSeq, { follow: true, signal: ac.signal })) {
           if (this.gen !== gen) return;
-          if (r.done) { this.reader = null; break; }
-          if (r.value.seq <= this.sentSeq) continue;
-          this.send(r.value, gen);
+          if (entry.seq <= this.sentSeq) continue;
+          this.sentSeq = entry.seq;
+          this.queue.push(entry);
+          if (!this.flushScheduled) {
+            this.flushScheduled = true;
+            setImmediate(() => this.flush(gen));
+          }
+          // the window counts what is queued too: never more than maxInFlight unacked
+          while (this.window.length + this.queue.length >= this.maxInFlight && this.gen === gen) {
+            await new Promise<void>((r) => { this.room = r; });
+          }
+          if (this.gen !== gen) return;
         }
-      } while (this.again && this.gen === gen);
+        if (this.gen !== gen) return;
+        this.settle();
+        if (this.sentSeq >= this.journal.lastSeq) {
+          await new Promise<void>((r) => {
+            const off = this.journal.onAppend(() => { off(); ac.signal.removeEventListener('abort', done); r(); });
+            const done = () => { off(); r(); };
+            ac.signal.addEventListener('abort', done, { once: true });
+          });
+        }
+      }
     } catch (err) {
       // a journal read failure: counted, retried like a failed publish
-      if (this.gen === gen) this.fail(err, gen);
-    } finally {
-      this.filling = false;
+      if (this.gen === gen) this.fail('error', `journal read: ${err instanceof Error ? err.message : String(err)}`, err);
     }
-    if (this.gen === gen) this.settle();
   }
 
-  private send(entry: JournalEntry, gen: number): void {
-    const slot: Slot = { seq: entry.seq, done: false };
-    this.sentSeq = entry.seq;
-    if (!this.behind) {
+  /** publish everything queued, in order (one socket write: nats.js flushes on a microtask) */
+  private flush(gen: number): void {
+    this.flushScheduled = false;
+    if (this.gen !== gen) return;
+    const batch = this.queue;
+    this.queue = [];
+    const now = performance.now();
+    for (const entry of batch) {
+      const slot: Slot = { seq: entry.seq, at: now, done: false };
+      this.window.push(slot);
+      this.c.inFlight++;
+      const e = entry.event;
+      if (!isBusEvent(e)) {
+        this.c.malformed++;
+        this.log?.warn({ seq: entry.seq, id: entry.id }, 'journal record is not a bus event; skipped');
+        slot.done = true;
+        continue;
+      }
+      this.bySeq.set(entry.seq, slot);
+      const h = headers();
+      h.set('Nats-Msg-Id', entry.id);
+      const ce = cloudEventHeaders(e, this.cluster);
+      for (const k in ce) h.set(k, ce[k]!);
+      try {
+        this.nc.publish(subjectFor(e, this.cluster), JSON.stringify(e), { headers: h, reply: `${this.inbox}.${gen}.${entry.seq}` });
+      } catch (err) {
+        // closed or draining connection, bad subject: the pipeline stops until the machine retries
+        this.fail('error', err instanceof Error ? err.message : String(err), err);
+        return;
+      }
+    }
+    if (batch.length && !this.behind) {
       this.behind = true;
       this.report({ type: 'outbox.behind', pending: this.pending });
     }
-    this.window.push(slot);
-    this.c.inFlight++;
-    const e = entry.event;
-    if (!isBusEvent(e)) {
-      this.c.malformed++;
-      this.log?.warn({ seq: entry.seq, id: entry.id }, 'journal record is not a bus event; skipped');
-      slot.done = true;
-      this.advance();
-      return;
+    this.armTimer();
+    this.advance();
+  }
+
+  /** a reply on `<inbox>.<gen>.<seq>`: a PubAck, a JetStream error, or a no-responders status */
+  private onReply(m: Msg): void {
+    const dot = m.subject.lastIndexOf('.');
+    const gen = Number(m.subject.slice(this.inbox.length + 1, dot));
+    if (gen !== this.gen) return; // an abandoned publish
+    const slot = this.bySeq.get(Number(m.subject.slice(dot + 1)));
+    if (!slot || slot.done) return;
+    // no stream listens on the subject (wiped, deleted): the server answers 503 with no body
+    if (m.data.length === 0 && m.headers?.code === 503) return this.fail('no-stream', 'no responders: no stream for the subject');
+    let ack: PubAckJson | null = null;
+    try {
+      ack = JSON.parse(decoder.decode(m.data)) as PubAckJson;
+    } catch {
+      /* below */
     }
-    const h = headers();
-    for (const [k, v] of Object.entries(cloudEventHeaders(e, this.cluster))) h.set(k, v);
-    this.js.publish(subjectFor(e, this.cluster), JSON.stringify(e), { msgID: entry.id, headers: h, timeout: this.ackTimeoutMs })
-      .then((ack) => {
-        if (this.gen !== gen) return;
-        if (ack.duplicate) this.c.duplicates++;
-        else this.c.published++;
-        slot.done = true;
-        this.advance();
-      }, (err: unknown) => {
-        if (this.gen !== gen) return;
-        this.fail(err, gen);
-      });
+    if (!ack || ack.error || !ack.stream) {
+      const d = ack?.error ? `${ack.error.description ?? 'error'} (${ack.error.err_code ?? ack.error.code})` : 'invalid ack response';
+      return this.fail('error', `publish of seq ${slot.seq}: ${d}`);
+    }
+    if (ack.duplicate) this.c.duplicates++;
+    else this.c.published++;
+    slot.done = true;
+    this.bySeq.delete(slot.seq);
+    if (slot === this.window[0]) this.advance();
   }
 
   /** apply acks in order: the cursor moves over the contiguous acked prefix only */
@@ -370,14 +447,30 @@ class Pump {
     this.window.splice(0, n);
     this.c.inFlight -= n;
     this.journal.ack(CURSOR, last);
-    this.kick();
+    this.armTimer();
+    this.wakeReader();
     this.settle();
+  }
+
+  /** one timer for the whole window: the oldest unacked publish's deadline */
+  private armTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const oldest = this.window[0];
+    if (!oldest) return;
+    const gen = this.gen;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (this.gen !== gen || this.window[0] !== oldest) return;
+      if (oldest.done) return this.advance();
+      this.fail('timeout', `no PubAck for seq ${oldest.seq} within ${this.ackTimeoutMs} ms`);
+    }, Math.max(1, oldest.at + this.ackTimeoutMs - performance.now()));
   }
 
   /** report caught-up, or (throttled) progress */
   private settle(): void {
-    if (this.paused || this.stopped || this.filling) return;
-    if (this.window.length === 0 && this.sentSeq >= this.journal.lastSeq) {
+    if (this.paused || this.stopped) return;
+    if (this.window.length === 0 && this.queue.length === 0 && this.sentSeq >= this.journal.lastSeq) {
       if (this.behind) {
         this.behind = false;
         this.report({ type: 'outbox.caughtUp' });
@@ -391,24 +484,23 @@ class Pump {
     }
   }
 
-  private fail(err: unknown, gen: number): void {
-    if (this.gen !== gen) return;
+  private fail(reason: PublishFailure, cause: string, err?: unknown): void {
+    if (this.paused || this.stopped) return;
     this.c.errors++;
-    const reason = classify(err);
-    const cause = `${reason}: ${err instanceof Error ? err.message : String(err)}`;
-    this.log?.debug({ err, reason }, 'publish failed; pipeline stopped until retry');
+    this.log?.debug({ err, reason, cause }, 'publish failed; pipeline stopped until retry');
     this.pause();
-    this.report({ type: 'publish.failed', reason, cause });
+    this.report({ type: 'publish.failed', reason, cause: `${reason}: ${cause}` });
   }
 
   /** resolves once caught up (true) or when `ms` pass / the pipeline fails (false) */
   async drainFor(ms: number): Promise<boolean> {
+    const idle = () => !this.paused && this.window.length === 0 && this.queue.length === 0 && this.sentSeq >= this.journal.lastSeq;
     const deadline = Date.now() + ms;
     while (Date.now() < deadline && !this.paused) {
-      if (!this.behind && this.window.length === 0 && this.sentSeq >= this.journal.lastSeq) return true;
+      if (!this.behind && idle()) return true;
       await new Promise((r) => setTimeout(r, 5));
     }
-    return !this.paused && this.window.length === 0 && this.sentSeq >= this.journal.lastSeq;
+    return idle();
   }
 }
 
@@ -430,7 +522,6 @@ export function startNatsExport(journal: Journal, opts: NatsExportOptions): Nats
   const closeTimeoutMs = opts.closeTimeoutMs ?? 1000;
 
   let nc: NatsConnection | null = null;
-  let js: JetStreamClient | null = null;
   let jsm: JetStreamManager | null = null;
   let linkUp = false;
   let closing = false;
@@ -475,7 +566,6 @@ export function startNatsExport(journal: Journal, opts: NatsExportOptions): Nats
     const conn = nc;
     if (!conn) return;
     if (closing) { await conn.close().catch(() => {}); return; }
-    js = jetstream(conn, { timeout: ackTimeoutMs });
     jsm = await jetstreamManager(conn, { checkAPI: false, timeout: ackTimeoutMs });
     setLink(true);
     for await (const s of conn.status()) {
@@ -501,11 +591,12 @@ export function startNatsExport(journal: Journal, opts: NatsExportOptions): Nats
         return { detail, pending: Math.max(0, journal.lastSeq - journal.cursor(CURSOR)) };
       }),
       pump: fromCallback<PumpCommand>(({ sendBack, receive }) => {
-        if (!js) {
+        const conn = nc;
+        if (!conn || !jsm) {
           sendBack({ type: 'publish.failed', reason: 'error', cause: 'not connected' } satisfies NatsLinkEvent);
           return;
         }
-        const p = new Pump(journal, js, opts.cluster, maxInFlight, ackTimeoutMs, counters, sendBack, log);
+        const p = new Pump(journal, conn, opts.cluster, maxInFlight, ackTimeoutMs, counters, sendBack, log);
         pump = p;
         receive((c) => (c.type === 'pause' ? p.pause() : p.resume()));
         return () => { p.stop(); if (pump === p) pump = null; };
@@ -513,8 +604,8 @@ export function startNatsExport(journal: Journal, opts: NatsExportOptions): Nats
       finalDrain: fromPromise<void, FinalDrainInput>(async ({ input }) => {
         closing = true;
         const conn = nc;
-        if (input.linkUp && input.connected && js && conn) {
-          const p = new Pump(journal, js, opts.cluster, maxInFlight, Math.min(ackTimeoutMs, closeTimeoutMs), counters, () => {}, log);
+        if (input.linkUp && input.connected && conn) {
+          const p = new Pump(journal, conn, opts.cluster, maxInFlight, Math.min(ackTimeoutMs, closeTimeoutMs), counters, () => {}, log);
           const done = await p.drainFor(closeTimeoutMs);
           p.stop();
           if (!done) log?.warn({ pending: p.pending }, 'NATS export closed with events not yet in JetStream (they stay in the journal)');
