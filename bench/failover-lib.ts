@@ -54,14 +54,27 @@ export function protocolMs(c: Cell, prio = 100): number {
 }
 
 /** The keepalived.conf both implementations read (the same text, as in /work/shared/lab/failover.sh). */
-export function configText(v: Variant, host: number, prio: number, vip: string): string {
+/**
+ * The config both implementations run. `load` > 0 adds that many track scripts (`/bin/true`
+ * every 10 s, unweighted) to the instance: the same timers and child processes in both daemons
+ * while they fail over (BENCH_LOAD).
+ */
+export function configText(v: Variant, host: number, prio: number, vip: string, load = 0): string {
   const auth = v.version === 2
     ? ['  authentication {', '    auth_type PASS', '    auth_pass secret1', '  }']
     : [];
+  const scripts = Array.from({ length: load }, (_, i) => `vrrp_script load${i} {
+  script "/bin/true"
+  interval 10
+  timeout 5
+}`);
+  const track = load ? ['  track_script {', ...Array.from({ length: load }, (_, i) => `    load${i}`), '  }'] : [];
   return [
     'global_defs {',
     `  router_id fo-h${host}`,
+    ...(load ? ['  script_user root', '  enable_script_security'] : []),
     '}',
+    ...scripts,
     'vrrp_instance VI_1 {',
     '  state BACKUP',
     '  interface eth0',
@@ -70,6 +83,7 @@ export function configText(v: Variant, host: number, prio: number, vip: string):
     `  advert_int ${v.advertMs / 1000}`,
     `  version ${v.version}`,
     ...auth,
+    ...track,
     '  virtual_ipaddress {',
     `    ${vip}/24`,
     '  }',
@@ -225,6 +239,8 @@ export function summarize(trials: readonly Trial[], intervals: readonly number[]
 export interface Env {
   date: string; kernel: string; cpu: string; cpus: number; node: string; keepalived: string;
   tcpdump: string; vigilCommit: string; loadavg: number[]; trials: number; wallSeconds: number;
+  /** track scripts per daemon (BENCH_LOAD), 0 = none */
+  load?: number;
 }
 
 export const fmtMs = (x: number | null | undefined): string =>
@@ -262,6 +278,7 @@ export function markdown(env: Env, cells: readonly CellResult[], svgFile: string
   out.push(`- tcpdump: ${env.tcpdump}`);
   out.push(`- vigil: ${env.vigilCommit}`);
   out.push(`- load average at start: ${env.loadavg.map((x) => x.toFixed(2)).join(' ')}`);
+  if (env.load) out.push(`- each daemon also runs ${env.load} track scripts (/bin/true every 10 s) throughout`);
   out.push(`- trials per cell and implementation: ${env.trials}, implementations alternating trial by trial`);
   out.push(`- wall time: ${(env.wallSeconds / 60).toFixed(1)} min`, '');
 

@@ -44,6 +44,8 @@ const VARIANTS: Variant[] = [
 const MASTER_PRIO = 150;
 const BACKUP_PRIO = 100;
 const VIP = '10.99.0.100';
+/** BENCH_LOAD=N: every daemon also runs N track scripts (failover-lib.ts configText) */
+const LOAD = Math.max(0, Number(process.env.BENCH_LOAD ?? 0) || 0);
 /** after host 2 is BACKUP again: at least this many adverts from host 1, and at least SETTLE_MS */
 const SETTLE_ADVERTS = 2;
 const SETTLE_MS = 250;
@@ -233,7 +235,7 @@ let workDir = '';
 
 function startDaemon(side: Side, host: number, prio: number, v: Variant): Daemon {
   const file = path.join(workDir, `${side.impl}-h${host}.conf`);
-  fs.writeFileSync(file, configText(v, host, prio, VIP));
+  fs.writeFileSync(file, configText(v, host, prio, VIP, LOAD));
   const n = ++starts;
   const proc = side.impl === 'vigil'
     // each host its own journal (one writer per journal), as a real deployment has
@@ -385,6 +387,7 @@ async function main(): Promise<number> {
     loadavg: os.loadavg(),
     trials,
     wallSeconds: 0,
+    load: LOAD,
   };
 
   workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-failover-'));
@@ -431,11 +434,12 @@ async function main(): Promise<number> {
   }
 
   env.wallSeconds = Math.round((performance.now() - wall0) / 100) / 10;
-  const svgName = 'failover.svg';
+  const base = LOAD ? `failover-load${LOAD}` : 'failover';
+  const svgName = `${base}.svg`;
   fs.writeFileSync(path.join(BENCH_DIR, svgName), svgPlot(results));
-  fs.writeFileSync(path.join(BENCH_DIR, 'failover.md'), markdown(env, results, svgName));
-  fs.writeFileSync(path.join(BENCH_DIR, 'failover.json'), JSON.stringify({ env, masterPriority: MASTER_PRIO, backupPriority: BACKUP_PRIO, cells: results }, null, 2) + '\n');
-  process.stdout.write(`${summaryTable(results)}\n\nwall time ${(env.wallSeconds / 60).toFixed(1)} min; wrote bench/failover.md, bench/failover.json, bench/${svgName}\n`);
+  fs.writeFileSync(path.join(BENCH_DIR, `${base}.md`), markdown(env, results, svgName));
+  fs.writeFileSync(path.join(BENCH_DIR, `${base}.json`), JSON.stringify({ env, masterPriority: MASTER_PRIO, backupPriority: BACKUP_PRIO, cells: results }, null, 2) + '\n');
+  process.stdout.write(`${summaryTable(results)}\n\nwall time ${(env.wallSeconds / 60).toFixed(1)} min; wrote bench/${base}.md, bench/${base}.json, bench/${svgName}\n`);
   return results.some((c) => IMPLS.some((i) => c.summary[i].failed > 0)) ? 1 : 0;
 }
 
