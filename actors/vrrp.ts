@@ -9,6 +9,7 @@ import type { IpNet, LinkInfo, RouteLine, VipSpec } from '../adapters/ip/types.j
 import type { DropReason, EndpointSpec, VrrpEndpoint, VrrpNet } from '../adapters/vrrp/types.js';
 import { effectivePriority, type TrackerStatus } from '../machines/priority.js';
 import { stateName, vrrpMachine, type VrrpEmitted, type VrrpInput, type VrrpStateName } from '../machines/vrrp.machine.js';
+import { performance } from 'node:perf_hooks';
 import type { Bus, BusEvent } from './bus.js';
 import { AnchoredClock, type Clock } from './clock.js';
 import type { Logger } from './log.js';
@@ -166,6 +167,7 @@ export class VrrpInstanceActor {
   private readonly dropLog = new Map<DropReason, { count: number; loggedAt: number }>();
   /** listeners for the machine's emitted events (the sync group, tests) */
   private readonly listeners = new Set<(e: VrrpEmitted) => void>();
+  private readonly clock: Clock;
 
   constructor(
     readonly resolved: ResolvedInstance,
@@ -173,6 +175,7 @@ export class VrrpInstanceActor {
   ) {
     this.name = resolved.input.name;
     this.log = ports.log.child({ instance: this.name });
+    this.clock = ports.clock ?? new AnchoredClock();
     const self = this;
     const logic = vrrpMachine.provide({
       actions: {
@@ -248,7 +251,7 @@ export class VrrpInstanceActor {
         trackersReady: outcome.ready,
         ...(this.endpoint?.srcIp ? { srcIp: this.endpoint.srcIp } : {}),
       },
-      clock: this.ports.clock ?? new AnchoredClock(),
+      clock: this.clock,
       id: `vrrp:${this.name}`,
     });
     this._actor = actor;
@@ -316,8 +319,12 @@ export class VrrpInstanceActor {
       // with a VMAC, adverts carry the parent's address (the VMAC has none of its own)
       const spec = r.vmac && !r.endpoint.srcIp ? { ...r.endpoint, ...(await this.parentAddress(r.vmac.parent)) } : r.endpoint;
       this.endpoint = this.ports.net.open(spec, {
-        onAdvert: (rx) =>
-          this.actor.send({ type: 'advert.received', src: rx.src, priority: rx.advert.priority, intervalCs: rx.advert.intervalCs }),
+        onAdvert: (rx) => {
+          const deliver = () => this.actor.send({ type: 'advert.received', src: rx.src, priority: rx.advert.priority, intervalCs: rx.advert.intervalCs });
+          // timers the advert restarts count from its arrival (actors/clock.ts)
+          if (this.clock instanceof AnchoredClock) this.clock.within(performance.now(), deliver);
+          else deliver();
+        },
         onDrop: (reason, src, detail) => this.onDrop(reason, src, detail),
         onSendError: (err) => this.log.warn({ err }, `(${this.name}) error sending advert`),
       });

@@ -46,7 +46,16 @@ test('a timer armed outside any timer callback counts from now, floored to whole
   let at = -1;
   clock.setTimeout(() => (at = m.now()), 3609.375);
   m.runNext(0);
-  assert.equal(at, 3609);
+  assert.equal(at, 3609); // Node then fires it a fraction of a millisecond late
+});
+
+test('within(t): timers armed inside count from t, a received advert’s arrival', () => {
+  const m = manual();
+  const clock = new AnchoredClock(m.now, m.timers);
+  let at = -1;
+  clock.within(-0.8, () => clock.setTimeout(() => (at = m.now()), 609.375)); // processing took 0.8 ms
+  m.runNext(0);
+  assert.equal(at, 608); // floor(609.375 - 0.8)
 });
 
 test('clearTimeout cancels', () => {
