@@ -98,3 +98,7 @@ echo "   ping: $(grep -E 'packets transmitted' "$work/ping2.log")"
 echo "   (host 1 sent priority 0 on its way out: host 2 waited only Skew_Time = (256-100)/256 s = 0.61 s)"
 echo "-- the logs"
 msgs 1; msgs 2
+echo "-- every transition is also an event in each host's journal: host 2's, as vigil events prints it"
+node bin/vigil.js events --journal "$work/journal-h2" --kind vrrp | sed 's/^/   /'
+echo "-- and the cluster as the two journals tell it (vigil status --cluster; --nats URL reads JetStream)"
+node bin/vigil.js status --cluster --journal "$work/journal-h1" --journal "$work/journal-h2" | sed 's/^/   /'
