@@ -100,13 +100,16 @@ export class TrackerSet {
   async start(): Promise<void> {
     const { log, bus } = this.ports;
     const g = this.config.global;
-    for (const script of this.config.vrrpScripts) {
-      if (!this.subs.has(`script:${script.name}`) || !script.script) continue;
+    // Many scripts starting together would fork all at once and stall the event loop (measured:
+    // 1,000 at once held it for seconds). Their first runs are spread over count × 10 ms (at most
+    // one interval), 100 starts per second; a handful start within milliseconds, as in keepalived.
+    const used = this.config.vrrpScripts.filter((s) => this.subs.has(`script:${s.name}`) && s.script);
+    for (const [index, script] of used.entries()) {
       const user = script.user ?? g.scriptUser;
       const logic = trackScript.provide({
         actors: {
           runScript: runScriptActor(this.runner, {
-            argv: script.script.argv,
+            argv: script.script!.argv,
             ...(user?.user ? { user: user.user } : {}),
             ...(user?.group ? { group: user.group } : {}),
           }),
@@ -120,6 +123,7 @@ export class TrackerSet {
           rise: script.rise,
           fall: script.fall,
           initFail: script.initFail,
+          startDelayMs: Math.floor((index * Math.min(script.intervalMs, used.length * 10)) / used.length),
           ...(this.ports.resume?.has(script.name) ? { resume: this.ports.resume.get(script.name)! } : {}),
           weight: script.weight,
           reverse: script.reverse,

@@ -268,7 +268,8 @@ async function trial(side: Side, cell: Cell, n: number): Promise<Trial> {
   try {
     // host 1 starts as BACKUP and takes over after its own Master_Down_Interval (priority 150);
     // host 2 then sees the higher priority and steps back
-    const startLimit = 3 * masterDownMs(v, MASTER_PRIO) + 10_000;
+    // under BENCH_LOAD the daemons first start their trackers (vigil spreads 100 per second)
+    const startLimit = 3 * masterDownMs(v, MASTER_PRIO) + 10_000 + LOAD * 15;
     await events.until(() => master.state === 'MASTER' || !master.running, startLimit, 'host 1 never entered MASTER');
     if (!master.running) throw new Error(`host 1 exited (${master.exit}) before entering MASTER`);
     t.startupMs = performance.now() - t0;

@@ -31,6 +31,11 @@ export interface TrackScriptInput {
    * successes to come up), instead of keepalived's blind re-initialisation. Overrides init_fail.
    */
   readonly resume?: 'ok' | 'failed';
+  /**
+   * vigil: delay of the first run, so that many trackers do not all start (and fork) at the same
+   * moment; their runs then stay spread over the interval. 0 or absent: at once, as keepalived.
+   */
+  readonly startDelayMs?: number;
   /** passed through in emitted events; the priority arithmetic is machines/priority.ts */
   readonly weight: number;
   readonly reverse: boolean;
@@ -147,6 +152,7 @@ export const trackScript = setup({
   guards: {
     initFail: ({ context }) => context.initFail,
     resumeOk: ({ context }) => context.resume === 'ok',
+    noStartDelay: ({ context }) => !context.startDelayMs,
     resumeFailed: ({ context }) => context.resume === 'failed',
     succeeded: ({ event }) => event.type === 'script.result' && event.ok,
     // success while r < rise-1: still climbing (keepalived: result++)
@@ -156,6 +162,7 @@ export const trackScript = setup({
   },
   delays: {
     interval: ({ context }) => context.intervalMs,
+    startDelay: ({ context }) => context.startDelayMs ?? 0,
     timeout: ({ context }) => context.timeoutMs || context.intervalMs,
   },
 }).createMachine({
@@ -252,9 +259,13 @@ export const trackScript = setup({
       },
     },
     timer: {
-      initial: 'armed',
+      initial: 'starting',
       states: {
-        // entered at start (the first run is immediate) and again every interval
+        starting: {
+          always: { guard: 'noStartDelay', target: 'armed' },
+          after: { startDelay: 'armed' },
+        },
+        // entered after the start delay (none by default: the first run is immediate) and again every interval
         armed: { entry: raise({ type: 'tick' }), after: { interval: { target: 'armed', reenter: true } } },
       },
     },

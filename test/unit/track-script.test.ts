@@ -251,3 +251,15 @@ test('resumed from the journal: starts in the last state with the counter where 
   assert.equal(failed.status(), 'failed');
   assert.deepEqual(drive(failed, 'S S S').map((s) => s[0]).join(''), 'ffo');
 });
+
+test('startDelayMs: the first run waits, later runs keep the interval from there', () => {
+  const t = start({ startDelayMs: 300 });
+  assert.equal(t.fake.runs.length, 0);
+  t.clock.increment(299);
+  assert.equal(t.fake.runs.length, 0);
+  t.clock.increment(1);
+  assert.equal(t.fake.runs.length, 1);
+  t.fake.current.exit(OK);
+  t.clock.increment(1000);
+  assert.equal(t.fake.runs.length, 2);
+});
