@@ -38,7 +38,11 @@ export class AnchoredClock implements Clock {
 
   setTimeout(fn: (...args: unknown[]) => void, timeout: number): unknown {
     const now = this.now();
-    const deadline = (this.running ?? now) + timeout;
+    let deadline = (this.running ?? now) + timeout;
+    // A callback that ran very late (the event loop was stalled) must not make up for lost time
+    // with a burst: ticks already missed are skipped, keeping the grid (keepalived sends one
+    // advert after a stall, not one per missed interval).
+    if (timeout > 0 && deadline < now) deadline += Math.ceil((now - deadline) / timeout) * timeout;
     // Whole milliseconds, rounded down: Node fires a timer on the first loop turn after its
     // millisecond tick (measured 0.4 to 0.75 ms late), which lands it just after the deadline.
     // (Asking one millisecond less put takeovers before Master_Down_Interval: bench/failover.md.)

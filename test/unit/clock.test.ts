@@ -68,3 +68,19 @@ test('clearTimeout cancels', () => {
   m.runNext(0);
   assert.equal(ran, false);
 });
+
+test('after a stall the grid skips the missed ticks instead of bursting', () => {
+  const m = manual();
+  const clock = new AnchoredClock(m.now, m.timers);
+  const fired: number[] = [];
+  const tick = () => {
+    fired.push(m.now());
+    clock.setTimeout(tick, 100);
+  };
+  clock.setTimeout(tick, 100);
+  m.runNext(0); // 100
+  m.runNext(350); // due 200, runs at 550: the loop was stalled
+  m.runNext(0);
+  m.runNext(0);
+  assert.deepEqual(fired, [100, 550, 600, 700]); // not 550, 550, 550, 600
+});
