@@ -5,6 +5,7 @@ import { createActor, type Actor } from 'xstate';
 import type { KeepalivedConfig } from '../adapters/config/model.js';
 import type { IpNet } from '../adapters/ip/types.js';
 import type { VrrpNet } from '../adapters/vrrp/types.js';
+import { createNftFirewall, type VipFirewall } from '../adapters/ip/firewall.js';
 import { syncGroupMachine } from '../machines/sync-group.machine.js';
 import { Bus } from './bus.js';
 import type { Logger } from './log.js';
@@ -22,6 +23,8 @@ export interface DaemonPorts {
   readonly configFile?: string;
   /** track scripts' last states from the journal, to resume from (actors/resume.ts) */
   readonly resume?: ReadonlyMap<string, 'ok' | 'failed'>;
+  /** vrrp_strict's drop rules (created on demand over nftables when absent) */
+  readonly firewall?: VipFirewall;
   /** XState clock for every actor (a SimulatedClock in tests) */
   readonly clock?: Clock;
 }
@@ -40,11 +43,28 @@ export class Daemon {
     this.bus = ports.bus ?? new Bus(config.global.routerId ?? 'vigil');
   }
 
+  private firewall: VipFirewall | undefined;
+
   async start(): Promise<void> {
     const { log } = this.ports;
+    const resolved = resolveAll(this.config);
+    if (resolved.some((r) => r.dropVipTraffic)) {
+      this.firewall = this.ports.firewall ?? createNftFirewall();
+      log.info('vrrp_strict without accept: traffic to a MASTER\'s VIPs is dropped (nftables table inet vigil), as keepalived does');
+    }
     log.info(`Starting VRRP: ${this.config.instances.length} instance(s), ${this.config.syncGroups.length} sync group(s)`);
-    for (const r of resolveAll(this.config)) {
-      this.instances.set(r.input.name, new VrrpInstanceActor(r, { net: this.ports.net, ip: this.ports.ip, bus: this.bus, log, ...(this.ports.clock ? { clock: this.ports.clock } : {}) }));
+    for (const r of resolved) {
+      this.instances.set(
+        r.input.name,
+        new VrrpInstanceActor(r, {
+          net: this.ports.net,
+          ip: this.ports.ip,
+          bus: this.bus,
+          log,
+          ...(this.ports.clock ? { clock: this.ports.clock } : {}),
+          ...(this.firewall ? { firewall: this.firewall } : {}),
+        }),
+      );
     }
     for (const g of this.config.syncGroups) {
       const members = g.members.map((m) => m.name).filter((n) => this.instances.has(n));
@@ -97,6 +117,7 @@ export class Daemon {
         g.send({ type: 'shutdown' });
         g.stop();
       }
+      await this.firewall?.close();
       await this.ports.net.close();
       await this.ports.ip.close();
       this.ports.log.info('Stopped');

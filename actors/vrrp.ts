@@ -4,6 +4,7 @@
 // words and published on the bus.
 import { createActor, type Actor } from 'xstate';
 import type { GlobalDefs, KeepalivedConfig, VrrpInstance } from '../adapters/config/model.js';
+import type { VipFirewall } from '../adapters/ip/firewall.js';
 import { procSysctl, type Sysctl } from '../adapters/ip/sysctl.js';
 import type { IpNet, LinkInfo, RouteLine, VipSpec } from '../adapters/ip/types.js';
 import type { DropReason, EndpointSpec, VrrpEndpoint, VrrpNet } from '../adapters/vrrp/types.js';
@@ -19,6 +20,8 @@ export interface VrrpPorts {
   readonly ip: IpNet;
   readonly bus: Bus;
   readonly log: Logger;
+  /** vrrp_strict without accept: drops traffic for a non-owner MASTER's VIPs (adapters/ip/firewall.ts) */
+  readonly firewall?: VipFirewall;
   /** /proc/sys access for use_vmac (a fake in tests) */
   readonly sysctl?: Sysctl;
   /** XState clock (a SimulatedClock in tests); default: real time */
@@ -39,6 +42,12 @@ export interface ResolvedInstance {
    * same MAC whichever node is MASTER; adverts carry the parent's address.
    */
   readonly vmac?: { readonly name: string; readonly parent: string; readonly mac: string };
+  /**
+   * vrrp_strict and no `accept` on a non-owner: as MASTER, traffic to and from the VIPs is dropped
+   * (RFC 5798 Accept_Mode false, keepalived's nftables rules). keepalived: with strict mode,
+   * `accept` defaults on only for priority 255.
+   */
+  readonly dropVipTraffic: boolean;
   /** `address dev` of the VIPs whose removal behind our back makes a MASTER step down (not no_track) */
   readonly watchedVips: readonly string[];
   readonly garpIntervalMs: number;
@@ -128,6 +137,7 @@ export function resolveInstance(inst: VrrpInstance, g: GlobalDefs, syncGroup?: s
   const watchedVips = [...inst.vips, ...inst.excludedVips].filter((v) => !v.noTrack).map((v) => `${v.address} ${v.dev ?? iface}`);
   return {
     ...(vmac ? { vmac } : {}),
+    dropVipTraffic: strict && inst.priority !== 255 && inst.accept !== true,
     watchedVips,
     input,
     endpoint,
@@ -382,6 +392,12 @@ export class VrrpInstanceActor {
   private async addVips(): Promise<void> {
     const r = this.resolved;
     for (const v of r.vips) this.ownDeletes.delete(`${v.address} ${v.dev}`);
+    // keepalived adds its firewall rules before the addresses (vrrp_state_become_master)
+    if (r.dropVipTraffic && this.ports.firewall) {
+      await this.ports.firewall.drop(r.vips.map((v) => v.address)).catch((err: Error) =>
+        this.log.error({ err }, `(${this.name}) cannot install the strict-mode drop rules: ${err.message}`),
+      );
+    }
     const res = await this.ports.ip.addAddresses(r.vips);
     for (const x of res) if (!x.ok) this.log.error(`(${this.name}) cannot add ${x.spec.address}/${x.spec.prefix} on ${x.spec.dev}: ${x.error} ${x.detail ?? ''}`);
     if (r.routes.length) {
@@ -399,6 +415,11 @@ export class VrrpInstanceActor {
   private async removeVips(): Promise<void> {
     for (const v of this.resolved.vips) this.ownDeletes.add(`${v.address} ${v.dev}`);
     await this.removeVipsNow();
+    if (this.resolved.dropVipTraffic && this.ports.firewall) {
+      await this.ports.firewall.allow(this.resolved.vips.map((v) => v.address)).catch((err: Error) =>
+        this.log.warn({ err }, `(${this.name}) cannot remove the strict-mode drop rules: ${err.message}`),
+      );
+    }
   }
 
   private async removeVipsNow(): Promise<void> {

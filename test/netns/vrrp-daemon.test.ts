@@ -234,6 +234,24 @@ describe('vigil run in namespaces', { skip }, () => {
     await lab.exec(1, 'ip', ['link', 'del', 'eth7']);
   });
 
+  test('vrrp_strict without accept: the MASTER holds the VIP but drops its traffic (keepalived’s rule); accept lets it answer', async () => {
+    const strict = (extra = '') => conf({ priority: 150, extra }).replace('vrrp_garp_master_delay 0', 'vrrp_garp_master_delay 0\n  vrrp_strict');
+    const a = startVigil(lab, 1, strict(), dir);
+    running.push(a);
+    await a.waitFor(/Entering MASTER STATE/, 3000);
+    await eventually(async () => (await addresses(lab, 1)).includes('10.99.0.100'), 2000, 'VIP on host 1');
+    assert.ok(await ping(lab, 3, lab.addr(1)), 'the host itself answers');
+    assert.equal(await ping(lab, 3, '10.99.0.100'), false, 'the VIP does not');
+    assert.match(await lab.exec(1, 'nft', ['list', 'set', 'inet', 'vigil', 'vips4']), /10\.99\.0\.100/);
+    assert.equal(await a.stop('SIGTERM'), 0);
+    await assert.rejects(lab.exec(1, 'nft', ['list', 'table', 'inet', 'vigil']), 'the table is removed on stop');
+    const b = startVigil(lab, 1, strict('  accept\n'), dir);
+    running.push(b);
+    await b.waitFor(/Entering MASTER STATE/, 3000);
+    await eventually(() => ping(lab, 3, '10.99.0.100'), 2000, 'with accept the VIP answers');
+    await stopAll();
+  });
+
   test('a config with errors is refused with config-test’s exit code', async () => {
     const bad = vigil(1, { priority: 150, extra: '  virtual_router_id 300\n' });
     assert.equal(await bad.exited, 4);
