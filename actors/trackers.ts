@@ -5,7 +5,7 @@
 // instance's weight (its `weight` override, else the tracker's), and state changes to the bus.
 import { createActor, type Actor } from 'xstate';
 import type { KeepalivedConfig, TrackRef, Trackers as TrackerRefs } from '../adapters/config/model.js';
-import { createScriptRunner, runScriptActor, type ScriptRunner } from '../adapters/exec/index.js';
+import { createSpawnerRunner, runScriptActor, type ScriptRunner, type SpawnerRunner } from '../adapters/exec/index.js';
 import { watchTrackFile, type TrackFileWatch } from '../adapters/exec/trackFile.js';
 import { processSpecFromConfig, trackProcesses, type ProcessSpec, type ProcessTracking } from '../adapters/exec/trackProcess.js';
 import type { TrackerKind, TrackerStatus } from '../machines/priority.js';
@@ -28,6 +28,8 @@ export class TrackerSet {
   private readonly files: TrackFileWatch[] = [];
   private processes: ProcessTracking | undefined;
   private readonly runner: ScriptRunner;
+  /** the spawn server we started ourselves, closed by stop() (a reload makes a new TrackerSet) */
+  private readonly ownRunner: SpawnerRunner | undefined;
   private readonly subs = new Map<string, Subscription[]>();
 
   constructor(
@@ -41,7 +43,9 @@ export class TrackerSet {
     },
     private readonly sink: TrackerSink,
   ) {
-    this.runner = ports.runner ?? createScriptRunner();
+    // forks happen in the spawn server, off this event loop (adapters/exec/spawner.ts)
+    this.ownRunner = ports.runner ? undefined : createSpawnerRunner();
+    this.runner = ports.runner ?? this.ownRunner!;
     // a sync group's trackers apply to each member (keepalived copies them to the instances)
     const groupOf = new Map<string, TrackerRefs>();
     for (const g of config.syncGroups) for (const m of g.members) groupOf.set(m.name, g);
@@ -180,6 +184,7 @@ export class TrackerSet {
   stop(): void {
     for (const a of this.scripts.values()) a.stop();
     this.runner.killAll();
+    this.ownRunner?.close(); // the server reaps what killAll terminated, then exits
     for (const f of this.files) f.close();
     this.processes?.close();
   }

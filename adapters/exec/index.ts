@@ -1,7 +1,9 @@
 // Scripts and trackers that touch the host: processes, files, /proc.
-export { createScriptRunner, runScript, needsShell, shellCommand } from './script.js';
+export { createScriptRunner, runScript, needsShell, shellCommand, superviseRun } from './script.js';
 export type { ScriptResult, ScriptRun, ScriptRunner, ScriptRunnerOptions, ScriptSpec } from './script.js';
 export { runScriptActor } from './scriptActor.js';
+export { createSpawnerRunner } from './spawner.js';
+export type { SpawnerOptions, SpawnerRunner } from './spawner.js';
 export { UserResolver, parseGroup, parsePasswd } from './users.js';
 export { parseTrackFileValue, readTrackFile, watchTrackFile } from './trackFile.js';
 export type { TrackFileOptions, TrackFileStart, TrackFileWatch } from './trackFile.js';

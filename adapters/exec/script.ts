@@ -189,23 +189,24 @@ export function createScriptRunner(opts: ScriptRunnerOptions = {}): ScriptRunner
     return run;
   }
 
-  async function run(spec: ScriptSpec, signal?: AbortSignal): Promise<ScriptResult> {
-    const r = start(spec);
-    let timedOut = false;
-    const timer = spec.timeoutMs ? setTimeout(() => { timedOut = true; r.terminate(); }, spec.timeoutMs) : undefined;
-    const onAbort = () => r.terminate();
-    if (signal?.aborted) r.terminate();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      const res = await r.result;
-      return timedOut ? { ...res, timedOut } : res;
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    }
-  }
-
+  const run = (spec: ScriptSpec, signal?: AbortSignal) => superviseRun(start(spec), spec, signal);
   return { start, run, killAll: () => { for (const r of live) r.terminate(); } };
+}
+
+/** `run` for any `start`: terminate on `spec.timeoutMs` (then `timedOut` is set) or on abort. */
+export async function superviseRun(r: ScriptRun, spec: ScriptSpec, signal?: AbortSignal): Promise<ScriptResult> {
+  let timedOut = false;
+  const timer = spec.timeoutMs ? setTimeout(() => { timedOut = true; r.terminate(); }, spec.timeoutMs) : undefined;
+  const onAbort = () => r.terminate();
+  if (signal?.aborted) r.terminate();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const res = await r.result;
+    return timedOut ? { ...res, timedOut } : res;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  }
 }
 
 function spawnFailure(e: unknown): { exitCode: number; error: string } {
