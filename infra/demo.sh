@@ -60,7 +60,13 @@ wait_for() { # host pattern seconds [occurrences]
 }
 show() { # what holds the VIP
   for i in 1 2; do
-    if ip -n "vg-h$i" -o addr show dev eth0 | grep -q 10.99.0.100; then echo "   host $i holds 10.99.0.100"; fi
+    if ip -n "vg-h$i" -o addr show dev eth0 | grep -q 10.99.0.100; then
+      if ip -n "vg-h$i" link show eth0 | grep -q 'state DOWN'; then
+        echo "   host $i still has 10.99.0.100 configured, behind its dead link (its crash left it)"
+      else
+        echo "   host $i holds 10.99.0.100"
+      fi
+    fi
   done
 }
 msgs() { node -e 'for (const l of require("fs").readFileSync(process.argv[1], "utf8").split("\n")) { try { const j = JSON.parse(l); console.log("   h" + process.argv[2] + " " + j.time.slice(11, 23) + " " + j.msg) } catch {} }' "$work/h$1.log" "$1"; }
