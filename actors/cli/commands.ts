@@ -46,7 +46,7 @@ Exit codes (compatible with keepalived -t):
   },
   {
     name: 'run',
-    summary: 'run the VRRP instances, checkers and load balancer of a config',
+    summary: 'run the VRRP instances and sync groups of a config (checkers and load balancer: issue #6)',
     load: () => import('./run.js'),
     help: `Usage: vigil run -f FILE [-i ID] [-l LEVEL] [--nats URL] [--journal FILE] [--control SOCKET] [--http HOST:PORT] [--daemon]
 

@@ -68,6 +68,9 @@ export async function run(args: readonly string[]): Promise<number> {
     import('../resume.js'),
   ]);
   const g = loaded.config.global;
+  if (loaded.config.virtualServers.length) {
+    log.warn(`${loaded.config.virtualServers.length} virtual_server block(s) are checked but not run in this version: health checkers and the load balancer are issue #6`);
+  }
   const bus = new Bus(g.routerId ?? hostname().split('.')[0] ?? 'vigil');
 
   // The journal: every event, durably, before anything else sees it leave the process. When it
