@@ -286,7 +286,11 @@ async function trial(side: Side, cell: Cell, n: number): Promise<Trial> {
     if (master.state !== 'MASTER' || backup.state !== 'BACKUP') throw new Error(`states moved before the kill: host 1 ${master.state}, host 2 ${backup.state}`);
 
     const from = rows.length;
-    side.intervals.push(...advertIntervals(rows, m, MASTER_PRIO, 0, from));
+    // the master's steady rhythm: only after host 2 fell silent (before that, host 1 answers host 2's
+    // lower-priority adverts at once, "forcing new election", which is not its interval)
+    let quiet = from - 1;
+    while (quiet >= 0 && rows[quiet]!.src !== b) quiet--;
+    side.intervals.push(...advertIntervals(rows, m, MASTER_PRIO, quiet + 1, from));
     if (mode === 'crash') master.crash(); else master.terminate();
     const tookOver = (): boolean => rows.slice(from).some((r) => r.src === b);
     await events.until(tookOver, 3 * figure + 5000, 'host 2 sent no advert after the kill');
