@@ -53,6 +53,8 @@ export interface ScriptResult {
 
 export interface ScriptRun {
   readonly result: Promise<ScriptResult>;
+  /** the leader's pid (= its process group) once spawned; null when it could not be spawned */
+  readonly spawned?: Promise<number | null>;
   /** SIGTERM the process group, then SIGKILL; idempotent, a no-op once the leader has exited */
   terminate(): void;
 }
@@ -100,6 +102,8 @@ export function createScriptRunner(opts: ScriptRunnerOptions = {}): ScriptRunner
 
   function start(spec: ScriptSpec): ScriptRun {
     let child: ChildProcess | undefined;
+    let setSpawned: (pid: number | null) => void = () => {};
+    const spawned = new Promise<number | null>((resolve) => (setSpawned = resolve));
     let exited = false;
     let terminateRequested = false;
     const timers: NodeJS.Timeout[] = [];
@@ -163,6 +167,7 @@ export function createScriptRunner(opts: ScriptRunnerOptions = {}): ScriptRunner
           finish({ ...spawnFailure(e), signal: null, durationMs: 0, pid: null });
           return;
         }
+        setSpawned(child.pid ?? null);
         child.stdout?.on('data', out.push);
         child.stderr?.on('data', err.push);
         child.stdout?.on('error', () => {});
@@ -183,7 +188,8 @@ export function createScriptRunner(opts: ScriptRunnerOptions = {}): ScriptRunner
       });
     })();
 
-    const run: ScriptRun = { result, terminate };
+    void result.then(() => setSpawned(null)); // never spawned: settle it too (a no-op once set)
+    const run: ScriptRun = { result, terminate, spawned };
     live.add(run);
     void result.then(() => live.delete(run));
     return run;

@@ -8,7 +8,8 @@
 // It is createScriptRunner() (script.ts) driven over JSON lines, so the semantics (process
 // groups, SIGTERM → SIGKILL, output caps, uid/gid, ENOENT → 127, env scrubbing) are the same code:
 //   stdin:  {"id":1,"op":"start","spec":{...}}  {"id":1,"op":"terminate"}  {"op":"killAll"}
-//   stdout: {"id":1,"result":{...}}            one line per start, when the leader is reaped
+//   stdout: {"id":1,"pid":1234}                the leader's pid (its process group), once spawned
+//           {"id":1,"result":{...}}            one line per start, when the leader is reaped
 // Options come as JSON in argv[2]. A line that is not a request is dropped (and counted).
 //
 // When the daemon goes away (its end of stdin closes, whether it exited or was SIGKILLed) the
@@ -74,6 +75,10 @@ function main(): void {
     if (runs.has(req.id)) { dropped++; return; }
     const run = runner.start(req.spec);
     runs.set(req.id, run);
+    // tell the parent the process group, so it can kill the script even if this server dies
+    void run.spawned?.then((pid) => {
+      if (pid && runs.has(req.id)) process.stdout.write(`${JSON.stringify({ id: req.id, pid })}\n`);
+    });
     void run.result.then((result) => {
       runs.delete(req.id);
       process.stdout.write(`${JSON.stringify({ id: req.id, result } satisfies SpawnReply)}\n`);

@@ -45,7 +45,7 @@ export function createSpawnerRunner(opts: SpawnerOptions = {}): SpawnerRunner {
   const argv = [...serverCommand(serverPath), JSON.stringify(serverOpts)];
 
   /** `via`: the server that has the request (none while it waits out a back-off) */
-  interface Pending { readonly resolve: (r: ScriptResult) => void; readonly t0: number; via: ChildProcess | undefined }
+  interface Pending { readonly resolve: (r: ScriptResult) => void; readonly t0: number; via: ChildProcess | undefined; pgid?: number }
   const pending = new Map<number, Pending>();
   let nextId = 1;
   let server: ChildProcess | undefined;
@@ -102,14 +102,22 @@ export function createSpawnerRunner(opts: SpawnerOptions = {}): SpawnerRunner {
     for (const [id, p] of pending) {
       if (p.via !== via) continue;
       pending.delete(id);
+      // its server is gone, so nobody else will: kill the script's whole process group
+      if (p.pgid) {
+        try { process.kill(-p.pgid, 'SIGKILL'); } catch { /* already gone */ }
+      }
       p.resolve(spawnerDied(p.t0));
     }
   }
 
   function onReply(line: string): void {
-    let reply: SpawnReply;
-    try { reply = JSON.parse(line) as SpawnReply; } catch { return; }
+    let reply: SpawnReply & { pid?: number };
+    try { reply = JSON.parse(line) as SpawnReply & { pid?: number }; } catch { return; }
     const p = typeof reply?.id === 'number' ? pending.get(reply.id) : undefined;
+    if (p && typeof reply.pid === 'number' && reply.pid > 0 && reply.result === undefined) {
+      p.pgid = reply.pid; // the script's process group, killed by us if the server dies first
+      return;
+    }
     if (!p || typeof reply.result !== 'object' || reply.result === null) return;
     pending.delete(reply.id);
     p.resolve(reply.result);
