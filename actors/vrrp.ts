@@ -279,8 +279,8 @@ export class VrrpInstanceActor {
     this.unwatch?.();
     this.endpoint?.close();
     this._actor?.stop();
+    await this.restoreSysctls();
     if (this.resolved.vmac) await this.deleteVmac(this.resolved.vmac);
-    else for (const [path, old] of this.restoreSysctl.splice(0)) await (this.ports.sysctl ?? procSysctl).set(path, old);
   }
 
   /** wait for every address/GARP operation started so far */
@@ -429,28 +429,40 @@ export class VrrpInstanceActor {
     for (const x of res) if (!x.ok) this.log.warn(`(${this.name}) cannot remove ${x.spec.address} on ${x.spec.dev}: ${x.error}`);
   }
 
-  private restoreSysctl: Array<[string, string]> = [];
+  /** sysctls we changed on shared interfaces, with their old values, restored on shutdown */
+  private readonly changedSysctls: Array<[string, string]> = [];
+
+  private get sysctl(): Sysctl {
+    return this.ports.sysctl ?? procSysctl;
+  }
+
+  /** set a sysctl of an interface we share with the host, remembering its old value */
+  private async setRestorable(path: string, value: string): Promise<void> {
+    const old = await this.sysctl.get(path);
+    if (old !== undefined && old !== value && (await this.sysctl.set(path, value))) this.changedSysctls.push([path, old]);
+  }
+
+  private async restoreSysctls(): Promise<void> {
+    for (const [path, old] of this.changedSysctls.splice(0)) await this.sysctl.set(path, old);
+  }
 
   private async createVmac(v: NonNullable<ResolvedInstance['vmac']>): Promise<void> {
     if (!this.ports.ip.createMacvlan) throw new Error('use_vmac: this IP adapter cannot create macvlan links');
     const res = await this.ports.ip.createMacvlan(v);
     if (!res.ok) throw new Error(`use_vmac: cannot create ${v.name} on ${v.parent}: ${res.error} ${res.detail ?? ''}`);
     this.log.info(`(${this.name}) VMAC ${v.name} (${v.mac}) on ${v.parent}`);
-    const sys = this.ports.sysctl ?? procSysctl;
     const conf = (dev: string, key: string) => `net/ipv4/conf/${dev}/${key}`;
     // keepalived vrrp_if_config.c: only the VMAC answers ARP for the VIPs
     for (const [path, value] of [
       [conf(v.name, 'arp_ignore'), '1'],
       [conf(v.name, 'accept_local'), '1'],
       [conf(v.name, 'rp_filter'), '0'],
-    ] as const) await sys.set(path, value);
+    ] as const) await this.sysctl.set(path, value);
     // and, beyond keepalived, arp_announce=2 on the parent: replies from a VIP leave through the
     // parent (the older connected route), and its ARP requests would otherwise tell the LAN that
     // the VIP lives at the parent's MAC, undoing the VMAC's point
     for (const [key, value] of [['arp_ignore', '1'], ['arp_filter', '1'], ['arp_announce', '2']] as const) {
-      const path = conf(v.parent, key);
-      const old = await sys.get(path);
-      if (old !== undefined && old !== value && (await sys.set(path, value))) this.restoreSysctl.push([path, old]);
+      await this.setRestorable(conf(v.parent, key), value);
     }
   }
 
@@ -460,17 +472,12 @@ export class VrrpInstanceActor {
    * subnet with it. Restored on shutdown.
    */
   private async promoteSecondaries(): Promise<void> {
-    const sys = this.ports.sysctl ?? procSysctl;
     for (const dev of new Set(this.resolved.vips.filter((v) => v.family === 4).map((v) => v.dev))) {
-      const path = `net/ipv4/conf/${dev}/promote_secondaries`;
-      const old = await sys.get(path);
-      if (old !== undefined && old !== '1' && (await sys.set(path, '1'))) this.restoreSysctl.push([path, old]);
+      await this.setRestorable(`net/ipv4/conf/${dev}/promote_secondaries`, '1');
     }
   }
 
   private async deleteVmac(v: NonNullable<ResolvedInstance['vmac']>): Promise<void> {
-    const sys = this.ports.sysctl ?? procSysctl;
-    for (const [path, old] of this.restoreSysctl.splice(0)) await sys.set(path, old);
     const res = await this.ports.ip.deleteLink?.(v.name);
     if (res && !res.ok) this.log.warn(`(${this.name}) cannot delete ${v.name}: ${res.error}`);
   }
