@@ -1,17 +1,18 @@
-// The daemon: owns lifecycle and signals. It starts every VRRP instance and sync group of a checked
-// config, routes sync-group traffic between them, and on SIGTERM/SIGINT stops them gracefully
-// (priority-0 adverts, VIPs removed) before it exits 0.
+// The daemon: owns lifecycle and reload. It starts every VRRP instance, sync group and tracker of a
+// checked config, routes sync-group traffic between them, applies a reload as a minimal diff, and
+// on stop ends them gracefully (priority-0 adverts, VIPs removed).
 import { createActor, type Actor } from 'xstate';
-import type { KeepalivedConfig } from '../adapters/config/model.js';
+import type { KeepalivedConfig, SyncGroup } from '../adapters/config/model.js';
 import type { IpNet } from '../adapters/ip/types.js';
 import type { VrrpNet } from '../adapters/vrrp/types.js';
 import { createNftFirewall, type VipFirewall } from '../adapters/ip/firewall.js';
+import type { TrackerStatus } from '../machines/priority.js';
 import { syncGroupMachine } from '../machines/sync-group.machine.js';
 import { Bus } from './bus.js';
 import type { Logger } from './log.js';
 import type { Clock } from './clock.js';
 import { TrackerSet } from './trackers.js';
-import { resolveAll, VrrpInstanceActor } from './vrrp.js';
+import { resolveAll, vipKey, VrrpInstanceActor, type ResolvedInstance } from './vrrp.js';
 
 export interface DaemonPorts {
   readonly net: VrrpNet;
@@ -27,67 +28,79 @@ export interface DaemonPorts {
   readonly firewall?: VipFirewall;
   /** XState clock for every actor (a SimulatedClock in tests) */
   readonly clock?: Clock;
+  /** track scripts' runner (a fake in unit tests; default: the spawn server) */
+  readonly runner?: ConstructorParameters<typeof TrackerSet>[1]['runner'];
 }
+
+/** What a reload did; also the data of the `daemon.reloaded` event. */
+export interface ReloadReport {
+  /** instances started */
+  added: string[];
+  /** instances stopped (priority 0 if MASTER, VIPs removed) */
+  removed: string[];
+  /** instances whose identity changed (interface, VRID, version, peers, auth …): stopped, then started */
+  replaced: string[];
+  /** instances changed in place, with the parameters that changed; they keep their state */
+  changed: { instance: string; fields: string[] }[];
+  /** instances untouched */
+  unchanged: number;
+  syncGroups: { added: string[]; removed: string[]; replaced: string[] };
+  /** the trackers were restarted from their last states (their config changed), or kept running */
+  trackers: 'kept' | 'restarted';
+  configFile?: string;
+  durationMs: number;
+}
+
+/** JSON without source locations: two parses of the same text compare equal */
+const noLoc = (v: unknown) => JSON.stringify(v, (k, x: unknown) => (k === 'loc' || k.endsWith('Loc') ? undefined : x));
+
+/** Everything the trackers depend on: when it changes, the tracker set is rebuilt. */
+function trackerConfig(c: KeepalivedConfig): string {
+  const refs = (x: { name: string; trackScripts: unknown; trackFiles: unknown; trackProcesses: unknown }) => [x.name, x.trackScripts, x.trackFiles, x.trackProcesses];
+  return noLoc([c.vrrpScripts, c.trackFiles, c.trackProcesses, c.global.scriptUser ?? null, c.instances.map(refs), c.syncGroups.map(refs)]);
+}
+
+const groupKey = (g: SyncGroup) => noLoc([g.name, g.members.map((m) => m.name)]);
 
 export class Daemon {
   readonly bus: Bus;
   readonly instances = new Map<string, VrrpInstanceActor>();
   readonly groups = new Map<string, Actor<typeof syncGroupMachine>>();
+  private readonly groupWiring = new Map<string, (() => void)[]>();
   private stopping: Promise<void> | undefined;
   private trackers: TrackerSet | undefined;
+  private firewall: VipFirewall | undefined;
+  /** reloads (and stop) run one at a time, in the order asked */
+  private queue: Promise<unknown> = Promise.resolve();
+  private _config: KeepalivedConfig;
+  private _configFile: string | undefined;
 
   constructor(
-    readonly config: KeepalivedConfig,
+    config: KeepalivedConfig,
     private readonly ports: DaemonPorts,
   ) {
+    this._config = config;
+    this._configFile = ports.configFile;
     this.bus = ports.bus ?? new Bus(config.global.routerId ?? 'vigil');
   }
 
-  private firewall: VipFirewall | undefined;
+  /** the configuration running now (the last one a reload applied) */
+  get config(): KeepalivedConfig {
+    return this._config;
+  }
+
+  get configFile(): string | undefined {
+    return this._configFile;
+  }
 
   async start(): Promise<void> {
     const { log } = this.ports;
     const resolved = resolveAll(this.config);
-    if (resolved.some((r) => r.dropVipTraffic)) {
-      this.firewall = this.ports.firewall ?? createNftFirewall();
-      log.info('vrrp_strict without accept: traffic to a MASTER\'s VIPs is dropped (nftables table inet vigil), as keepalived does');
-    }
+    this.ensureFirewall(resolved);
     log.info(`Starting VRRP: ${this.config.instances.length} instance(s), ${this.config.syncGroups.length} sync group(s)`);
-    for (const r of resolved) {
-      this.instances.set(
-        r.input.name,
-        new VrrpInstanceActor(r, {
-          net: this.ports.net,
-          ip: this.ports.ip,
-          bus: this.bus,
-          log,
-          ...(this.ports.clock ? { clock: this.ports.clock } : {}),
-          ...(this.firewall ? { firewall: this.firewall } : {}),
-        }),
-      );
-    }
-    for (const g of this.config.syncGroups) {
-      const members = g.members.map((m) => m.name).filter((n) => this.instances.has(n));
-      const actor = createActor(syncGroupMachine, { input: { name: g.name, members }, id: `sync:${g.name}`, ...(this.ports.clock ? { clock: this.ports.clock } : {}) });
-      actor.on('*', (e) => {
-        if (e.type === 'sync.command') this.instances.get(e.instance)?.send(e.command);
-        else if (e.type === 'sync.state') {
-          log.info({ group: e.group, from: e.from, to: e.to }, `VRRP_Group(${e.group}) Syncing instances to ${e.to} state`);
-          this.bus.publish('sync-group', e.group, e.type, { ...e });
-        }
-      });
-      actor.start();
-      this.groups.set(g.name, actor);
-      for (const m of members) {
-        this.instances.get(m)!.onEvent((e) => {
-          if (e.type === 'vrrp.want' || e.type === 'vrrp.faults') actor.send(e);
-          else if (e.type === 'vrrp.state') actor.send({ type: 'vrrp.state', instance: e.instance, to: e.to });
-        });
-      }
-    }
-    this.trackers = new TrackerSet(this.config, { bus: this.bus, log, ...(this.ports.resume ? { resume: this.ports.resume } : {}) }, (instance, status, cause) =>
-      this.instances.get(instance)?.setTracker(status, cause),
-    );
+    for (const r of resolved) this.instances.set(r.input.name, this.createInstance(r));
+    for (const g of this.config.syncGroups) this.createGroup(g);
+    this.trackers = this.createTrackers(this.config);
     for (const i of this.instances.values()) i.seedTrackers(this.trackers.initial(i.name));
     // instances first: every tracker result then reaches a running instance as an event (weighted
     // trackers adjust the priority from their first result on, as in keepalived; unweighted ones
@@ -97,40 +110,241 @@ export class Daemon {
     this.bus.publish('daemon', this.bus.node, 'daemon.started', this.lifecycle());
   }
 
+  private ensureFirewall(resolved: readonly ResolvedInstance[]) {
+    if (this.firewall || !resolved.some((r) => r.dropVipTraffic)) return;
+    this.firewall = this.ports.firewall ?? createNftFirewall();
+    this.ports.log.info("vrrp_strict without accept: traffic to a MASTER's VIPs is dropped (nftables table inet vigil), as keepalived does");
+  }
+
+  private createInstance(r: ResolvedInstance): VrrpInstanceActor {
+    return new VrrpInstanceActor(r, {
+      net: this.ports.net,
+      ip: this.ports.ip,
+      bus: this.bus,
+      log: this.ports.log,
+      ...(this.ports.clock ? { clock: this.ports.clock } : {}),
+      ...(this.firewall ? { firewall: this.firewall } : {}),
+    });
+  }
+
+  private createTrackers(config: KeepalivedConfig, carry?: ReadonlyMap<string, 'ok' | 'failed'>): TrackerSet {
+    return new TrackerSet(
+      config,
+      {
+        bus: this.bus,
+        log: this.ports.log,
+        ...(this.ports.resume ? { resume: this.ports.resume } : {}),
+        ...(this.ports.runner ? { runner: this.ports.runner } : {}),
+        ...(carry ? { carry } : {}),
+      },
+      (instance, status, cause) => this.instances.get(instance)?.setTracker(status, cause),
+    );
+  }
+
+  private createGroup(g: SyncGroup): void {
+    const { log } = this.ports;
+    const members = g.members.map((m) => m.name).filter((n) => this.instances.has(n));
+    const actor = createActor(syncGroupMachine, { input: { name: g.name, members }, id: `sync:${g.name}`, ...(this.ports.clock ? { clock: this.ports.clock } : {}) });
+    actor.on('*', (e) => {
+      if (e.type === 'sync.command') this.instances.get(e.instance)?.send(e.command);
+      else if (e.type === 'sync.state') {
+        log.info({ group: e.group, from: e.from, to: e.to }, `VRRP_Group(${e.group}) Syncing instances to ${e.to} state`);
+        this.bus.publish('sync-group', e.group, e.type, { ...e });
+      }
+    });
+    actor.start();
+    this.groups.set(g.name, actor);
+    this.groupWiring.set(g.name, []);
+    for (const m of members) this.wireMember(g.name, this.instances.get(m)!);
+  }
+
+  /** route a member's wishes and states to its group (again after the member is replaced) */
+  private wireMember(group: string, inst: VrrpInstanceActor): void {
+    const actor = this.groups.get(group);
+    if (!actor) return;
+    const off = inst.onEvent((e) => {
+      if (e.type === 'vrrp.want' || e.type === 'vrrp.faults') actor.send(e);
+      else if (e.type === 'vrrp.state') actor.send({ type: 'vrrp.state', instance: e.instance, to: e.to });
+    });
+    this.groupWiring.get(group)!.push(off);
+  }
+
+  private dropGroup(name: string): void {
+    for (const off of this.groupWiring.get(name) ?? []) off();
+    this.groupWiring.delete(name);
+    this.groups.get(name)?.stop();
+    this.groups.delete(name);
+  }
+
+  /**
+   * Apply a new, already checked configuration as a minimal diff. Unchanged instances keep their
+   * actor and state (no advert with priority 0, no VIP flap); changed parameters apply in place;
+   * instances added or removed start or stop cleanly; a VIP moving between instances is removed
+   * from the old one before the new one adds it. Reloads run one at a time.
+   */
+  reload(next: KeepalivedConfig, configFile?: string): Promise<ReloadReport> {
+    const run = this.queue.then(() => this.applyReload(next, configFile));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyReload(next: KeepalivedConfig, configFile?: string): Promise<ReloadReport> {
+    if (this.stopping) throw new Error('the daemon is stopping');
+    const t0 = performance.now();
+    const { log } = this.ports;
+    const prev = this._config;
+    const resolved = resolveAll(next);
+    const byName = new Map(resolved.map((r) => [r.input.name, r]));
+    const report: ReloadReport = {
+      added: [],
+      removed: [],
+      replaced: [],
+      changed: [],
+      unchanged: 0,
+      syncGroups: { added: [], removed: [], replaced: [] },
+      trackers: 'kept',
+      durationMs: 0,
+      ...(configFile ?? this._configFile ? { configFile: configFile ?? this._configFile! } : {}),
+    };
+    this.ensureFirewall(resolved);
+
+    // sync groups whose membership changed are rebuilt; their members keep running
+    const prevGroups = new Map(prev.syncGroups.map((g) => [g.name, groupKey(g)]));
+    const nextGroups = new Map(next.syncGroups.map((g) => [g.name, groupKey(g)]));
+    for (const [name, key] of prevGroups) {
+      if (!nextGroups.has(name)) report.syncGroups.removed.push(name);
+      else if (nextGroups.get(name) !== key) report.syncGroups.replaced.push(name);
+    }
+    for (const name of nextGroups.keys()) if (!prevGroups.has(name)) report.syncGroups.added.push(name);
+    for (const name of [...report.syncGroups.removed, ...report.syncGroups.replaced]) this.dropGroup(name);
+
+    const trackersChanged = trackerConfig(prev) !== trackerConfig(next);
+    // the states every tracker has now, carried into the new set
+    const carry = new Map<string, 'ok' | 'failed'>();
+    if (trackersChanged) {
+      for (const i of this.instances.values()) for (const t of i.trackerStates()) if (t.kind !== 'interface' && t.status !== 'unknown') carry.set(`${t.kind}:${t.name}`, t.status);
+      this.trackers?.stop();
+      report.trackers = 'restarted';
+    }
+
+    // VIPs moving between two instances that are both MASTER here and stay so: handed over in
+    // place, never removed (the LAN sees the same host, the same MAC)
+    const handoff = new Set<string>();
+    const masterIn = new Map<string, string>(); // vip → instance giving it up
+    for (const [name, inst] of this.instances) {
+      const r = byName.get(name);
+      if (!r || inst.state() !== 'MASTER' || !inst.sameIdentity(r)) continue;
+      const keep = new Set(r.vips.map(vipKey));
+      for (const v of inst.resolved.vips) if (!keep.has(vipKey(v))) masterIn.set(vipKey(v), name);
+    }
+    for (const [name, inst] of this.instances) {
+      const r = byName.get(name);
+      if (!r || inst.state() !== 'MASTER' || !inst.sameIdentity(r)) continue;
+      const had = new Set(inst.resolved.vips.map(vipKey));
+      for (const v of r.vips) if (!had.has(vipKey(v)) && masterIn.has(vipKey(v))) handoff.add(vipKey(v));
+    }
+
+    // phase 1: instances let go: removed and replaced ones stop, changed ones drop their old VIPs
+    const stops: Promise<void>[] = [];
+    for (const [name, inst] of this.instances) {
+      const r = byName.get(name);
+      if (!r) {
+        report.removed.push(name);
+        stops.push(inst.shutdown());
+        this.instances.delete(name);
+        continue;
+      }
+      const changed = inst.reconfigure(r, handoff);
+      if (changed === undefined) {
+        report.replaced.push(name);
+        stops.push(inst.shutdown());
+        this.instances.delete(name);
+      } else if (changed.length) report.changed.push({ instance: name, fields: changed });
+      else report.unchanged++;
+    }
+    await Promise.all(stops);
+    for (const c of report.changed) await this.instances.get(c.instance)!.drain();
+
+    // phase 2: changed ones add their new VIPs; new and replaced ones are created
+    this._config = next;
+    if (configFile) this._configFile = configFile;
+    await Promise.all(report.changed.map((c) => this.instances.get(c.instance)!.commitAddresses()));
+    const fresh: VrrpInstanceActor[] = [];
+    for (const r of resolved) {
+      if (this.instances.has(r.input.name)) continue;
+      if (!report.replaced.includes(r.input.name)) report.added.push(r.input.name);
+      const inst = this.createInstance(r);
+      this.instances.set(r.input.name, inst);
+      fresh.push(inst);
+    }
+    for (const g of next.syncGroups) {
+      if (!this.groups.has(g.name)) {
+        this.createGroup(g);
+        // a rebuilt group learns where its running members stand
+        const actor = this.groups.get(g.name)!;
+        for (const m of g.members) {
+          const inst = this.instances.get(m.name);
+          if (!inst || fresh.includes(inst) || inst.state() === 'INIT') continue;
+          const ctx = inst.actor.getSnapshot().context;
+          actor.send({ type: 'vrrp.state', instance: m.name, to: inst.state() });
+          actor.send({ type: 'vrrp.faults', instance: m.name, flags: [...ctx.faults] });
+          actor.send({ type: 'vrrp.want', instance: m.name, want: ctx.want });
+        }
+      } else {
+        for (const m of g.members) {
+          const inst = this.instances.get(m.name);
+          if (inst && fresh.includes(inst)) this.wireMember(g.name, inst);
+        }
+      }
+    }
+
+    if (trackersChanged) this.trackers = this.createTrackers(next, carry);
+    const seeds = (name: string): TrackerStatus[] => (trackersChanged || fresh.some((f) => f.name === name) ? this.trackers!.initial(name) : []);
+    for (const inst of fresh) inst.seedTrackers(seeds(inst.name));
+    if (trackersChanged) for (const c of [...this.instances.values()].filter((i) => !fresh.includes(i))) c.replaceTrackers(seeds(c.name));
+    for (const inst of fresh) await inst.start();
+    if (trackersChanged) await this.trackers!.start();
+
+    report.durationMs = Math.round((performance.now() - t0) * 1000) / 1000;
+    log.info(
+      { reload: report },
+      `Reload applied: ${report.added.length} added, ${report.removed.length} removed, ${report.replaced.length} replaced, ${report.changed.length} changed in place, ${report.unchanged} unchanged`,
+    );
+    this.bus.publish('daemon', this.bus.node, 'daemon.reloaded', { ...report });
+    return report;
+  }
+
   private lifecycle() {
     return {
       version: this.ports.version ?? 'unknown',
       instances: this.instances.size,
       syncGroups: this.groups.size,
-      ...(this.ports.configFile ? { configFile: this.ports.configFile } : {}),
+      ...(this._configFile ? { configFile: this._configFile } : {}),
     };
   }
 
-  /** graceful stop; idempotent */
+  /** graceful stop; idempotent; waits for a reload under way */
   stop(): Promise<void> {
-    this.stopping ??= (async () => {
+    this.stopping ??= this.queue.then(async () => {
       this.ports.log.info('Stopping');
       this.bus.publish('daemon', this.bus.node, 'daemon.stopping', this.lifecycle());
       this.trackers?.stop();
       await Promise.all([...this.instances.values()].map((i) => i.shutdown()));
-      for (const g of this.groups.values()) {
-        g.send({ type: 'shutdown' });
-        g.stop();
+      for (const name of [...this.groups.keys()]) {
+        this.groups.get(name)!.send({ type: 'shutdown' });
+        this.dropGroup(name);
       }
       await this.firewall?.close();
       await this.ports.net.close();
       await this.ports.ip.close();
       this.ports.log.info('Stopped');
-    })();
+    });
     return this.stopping;
   }
 
-  status() {
-    return [...this.instances.values()].map((i) => ({
-      instance: i.name,
-      state: i.state(),
-      priority: i.state() === 'INIT' ? undefined : i.actor.getSnapshot().context.priority,
-      master: i.state() === 'INIT' ? undefined : i.actor.getSnapshot().context.masterAddress,
-    }));
+  status(): InstanceStatus[] {
+    return [...this.instances.values()].map((i) => i.status());
   }
 }
+
+export type InstanceStatus = ReturnType<VrrpInstanceActor['status']>;

@@ -1,6 +1,7 @@
 // Every event type vigil publishes, with its data: the one source for the typed bus, the JSON
 // Schema (docs/events.schema.json, generated from this file; a test fails when it is stale) and
 // docs/events.md. Add a type here before publishing it.
+import type { ReloadReport } from './daemon.js';
 import type { DropReason } from '../adapters/vrrp/types.js';
 import type { SyncGroupEmitted } from '../machines/sync-group.machine.js';
 import type { TrackScriptEmitted } from '../machines/track-script.machine.js';
@@ -53,6 +54,26 @@ export interface DaemonLifecycle {
   configFile?: string;
 }
 
+/** A reload was refused: the new config has errors, the old one keeps running unchanged. */
+export interface ReloadFailed {
+  configFile: string;
+  /** the exit status `vigil config-test` would give (4 errors, 5 script security, 3 cannot run) */
+  exitCode: number;
+  /** the diagnostics as config-test prints them (file:line:col: severity: message) */
+  diagnostics: string[];
+}
+
+/** An operator's command through the control API, audited. */
+export interface OperatorCommand {
+  command: string;
+  instance?: string;
+  value?: number;
+  /** who asked: the control socket's peer (uid) or the HTTP client's address */
+  by: string;
+  ok: boolean;
+  error?: string;
+}
+
 export interface EventMap {
   'vrrp.state': Of<VrrpEmitted, 'vrrp.state'>;
   'vrrp.priority': Of<VrrpEmitted, 'vrrp.priority'>;
@@ -65,6 +86,9 @@ export interface EventMap {
   'nats.state': NatsState;
   'daemon.started': DaemonLifecycle;
   'daemon.stopping': DaemonLifecycle;
+  'daemon.reloaded': ReloadReport;
+  'daemon.reload-failed': ReloadFailed;
+  'operator.command': OperatorCommand;
 }
 
 export type EventType = keyof EventMap;

@@ -40,6 +40,8 @@ export class TrackerSet {
       runner?: ScriptRunner;
       /** the last state each track script reported before a restart (actors/resume.ts) */
       resume?: ReadonlyMap<string, 'ok' | 'failed'>;
+      /** on a reload: the states the previous set's trackers had, by `kind:name`, to start from */
+      carry?: ReadonlyMap<string, 'ok' | 'failed'>;
     },
     private readonly sink: TrackerSink,
   ) {
@@ -87,12 +89,17 @@ export class TrackerSet {
       const [kind, name] = [key.slice(0, key.indexOf(':')) as TrackerKind, key.slice(key.indexOf(':') + 1)];
       for (const s of list) {
         if (s.instance !== instance) continue;
-        const resumed = kind === 'script' ? this.ports.resume?.get(name) : undefined;
+        const resumed = this.lastState(kind, name);
         const initFail = kind === 'script' && this.config.vrrpScripts.find((x) => x.name === name)?.initFail;
         out.push({ kind, name, weight: s.weight, reverse: s.reverse, status: resumed ?? (initFail ? 'failed' : 'unknown') });
       }
     }
     return out;
+  }
+
+  /** a tracker's state carried over a reload, or (scripts) resumed from the journal */
+  private lastState(kind: TrackerKind, name: string): 'ok' | 'failed' | undefined {
+    return this.ports.carry?.get(`${kind}:${name}`) ?? (kind === 'script' ? this.ports.resume?.get(name) : undefined);
   }
 
   private fanOut(kind: TrackerKind, name: string, status: 'ok' | 'failed', cause: BusEvent, value?: number) {
@@ -128,7 +135,7 @@ export class TrackerSet {
           fall: script.fall,
           initFail: script.initFail,
           startDelayMs: Math.floor((index * Math.min(script.intervalMs, used.length * 10)) / used.length),
-          ...(this.ports.resume?.has(script.name) ? { resume: this.ports.resume.get(script.name)! } : {}),
+          ...(this.lastState('script', script.name) ? { resume: this.lastState('script', script.name)! } : {}),
           weight: script.weight,
           reverse: script.reverse,
         },

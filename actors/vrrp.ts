@@ -9,7 +9,7 @@ import { procSysctl, type Sysctl } from '../adapters/ip/sysctl.js';
 import type { IpNet, LinkInfo, RouteLine, VipSpec } from '../adapters/ip/types.js';
 import type { DropReason, EndpointSpec, VrrpEndpoint, VrrpNet } from '../adapters/vrrp/types.js';
 import { effectivePriority, type TrackerStatus } from '../machines/priority.js';
-import { stateName, vrrpMachine, type VrrpEmitted, type VrrpInput, type VrrpStateName } from '../machines/vrrp.machine.js';
+import { stateName, vrrpMachine, type VrrpEmitted, type VrrpInput, type VrrpStateName, type VrrpTunables } from '../machines/vrrp.machine.js';
 import { performance } from 'node:perf_hooks';
 import type { Bus, BusEvent } from './bus.js';
 import { AnchoredClock, type Clock } from './clock.js';
@@ -180,7 +180,8 @@ export class VrrpInstanceActor {
   private readonly clock: Clock;
 
   constructor(
-    readonly resolved: ResolvedInstance,
+    /** replaced in place by reconfigure() */
+    public resolved: ResolvedInstance,
     private readonly ports: VrrpPorts,
   ) {
     this.name = resolved.input.name;
@@ -236,7 +237,9 @@ export class VrrpInstanceActor {
       // keepalived §3.5: a VIP deleted behind a MASTER's back → priority 0, BACKUP, quick re-election
       const key = `${ev.address} ${ev.dev}`;
       if (ev.added || this.ownDeletes.delete(key) || this.state() !== 'MASTER') return;
-      if (!r.watchedVips.includes(key)) return;
+      if (!this.resolved.watchedVips.includes(key)) return;
+      // a VIP a reload gave us is not ours until commitAddresses() adds it (it may be leaving another instance)
+      if (this.pendingAdds?.vips.some((v) => `${v.address} ${v.dev}` === key)) return;
       this.log.warn(`(${this.name}) virtual address ${ev.address} was removed from ${ev.dev} behind our back`);
       this.actor.send({ type: 'vips.lost', address: ev.address });
     });
@@ -249,7 +252,7 @@ export class VrrpInstanceActor {
       const l = links.find((x) => x.name === t.name);
       this.setInterface(t.name, l?.up ?? false);
     }
-    const outcome = effectivePriority(r.input.basePriority, [...this.trackers.values()]);
+    const outcome = effectivePriority(this.basePriority(), [...this.trackers.values()]);
     const openFault = await this.openEndpoint();
     const startFaults = this.faultFlags(outcome.faults);
     if (openFault) startFaults.push(openFault);
@@ -283,6 +286,133 @@ export class VrrpInstanceActor {
     if (this.resolved.vmac) await this.deleteVmac(this.resolved.vmac);
   }
 
+  /**
+   * A reload's new resolution of this instance, applied without a transition when the protocol
+   * allows it: priority, timers, preemption, GARP settings, VIPs, routes and tracked interfaces.
+   * Returns what changed, or undefined when the instance's identity changed (interface, VRID,
+   * version, family, peers, authentication, VMAC, strict mode, sync group, owner) and it must be
+   * replaced. VIPs dropped are removed at once (phase 1); added ones are installed by
+   * `commitAddresses()` (phase 2), after every instance has let go of the addresses moving to it.
+   */
+  reconfigure(next: ResolvedInstance, handoff: ReadonlySet<string> = new Set()): string[] | undefined {
+    const prev = this.resolved;
+    if (!this.sameIdentity(next)) return undefined;
+    const changed = diffKeys(prev, next);
+    if (!changed.length) return changed;
+    this.resolved = next;
+    const nextVips = new Set(next.vips.map(vipKey));
+    const prevVips = new Set(prev.vips.map(vipKey));
+    const routeKey = (r: RouteLine) => JSON.stringify(r);
+    const master = this.state() === 'MASTER';
+    // a VIP handed over to another MASTER instance of ours stays on the interface: no gap at all
+    const droppedVips = prev.vips.filter((v) => !nextVips.has(vipKey(v)) && !handoff.has(vipKey(v)));
+    const droppedRoutes = prev.routes.filter((r) => !next.routes.map(routeKey).includes(routeKey(r)));
+    this.pendingAdds = master
+      ? { vips: next.vips.filter((v) => !prevVips.has(vipKey(v)) && !handoff.has(vipKey(v))), routes: next.routes.filter((r) => !prev.routes.map(routeKey).includes(routeKey(r))) }
+      : undefined;
+    if (master && (droppedVips.length || droppedRoutes.length)) {
+      for (const v of droppedVips) this.ownDeletes.add(`${v.address} ${v.dev}`);
+      this.track(
+        (async () => {
+          if (droppedRoutes.length) await this.ports.ip.removeRoutes(droppedRoutes);
+          if (droppedVips.length) await this.ports.ip.removeAddresses(droppedVips);
+          if (prev.dropVipTraffic && this.ports.firewall && droppedVips.length) await this.ports.firewall.allow(droppedVips.map((v) => v.address)).catch(() => undefined);
+        })(),
+      );
+    }
+    // the wire: v2 adverts carry the VIPs, and receive checks compare the interval
+    if (JSON.stringify(prev.endpoint) !== JSON.stringify(next.endpoint) && this.endpoint) {
+      this.endpoint.close();
+      this.endpoint = undefined;
+      void this.openEndpoint().then((fault) => {
+        if (!fault || this._actor?.getSnapshot().status !== 'active') return;
+        this.appliedFaults.add(fault);
+        this.actor.send({ type: 'fault.set', flag: fault });
+      });
+    }
+    // tracked interfaces: keep the known state of those still tracked
+    for (const t of prev.trackedInterfaces) this.trackers.delete(`interface:${t.name}`);
+    for (const t of next.trackedInterfaces) {
+      const before = prev.trackedInterfaces.find((p) => p.name === t.name);
+      const known = before ? this.knownLinks.get(t.name) : undefined;
+      this.trackers.set(`interface:${t.name}`, { kind: 'interface', name: t.name, weight: t.weight, reverse: t.reverse, status: known === undefined ? 'unknown' : known ? 'ok' : 'failed' });
+    }
+    if (this._actor?.getSnapshot().status === 'active') {
+      const i = next.input;
+      const params: VrrpTunables = {
+        basePriority: i.basePriority,
+        advertIntervalCs: i.advertIntervalCs,
+        nopreempt: i.nopreempt,
+        preemptDelayMs: i.preemptDelayMs,
+        downTimerAdverts: i.downTimerAdverts,
+        lowerPrioNoAdvert: i.lowerPrioNoAdvert,
+        higherPrioSendAdvert: i.higherPrioSendAdvert,
+        garp: i.garp,
+        ...(i.startupDelayMs !== undefined ? { startupDelayMs: i.startupDelayMs } : {}),
+      };
+      this.actor.send({ type: 'reconfigure', params });
+      if (next.trackedInterfaces.some((t) => !prev.trackedInterfaces.some((p) => p.name === t.name))) void this.refreshLinks();
+      else this.recompute('reload');
+    }
+    return changed;
+  }
+
+  /** false when a reload changes what makes this instance itself (then it is replaced) */
+  sameIdentity(next: ResolvedInstance): boolean {
+    return identity(this.resolved) === identity(next);
+  }
+
+  /** VIPs and routes a reload added to a MASTER, installed once the other instances let go */
+  private pendingAdds: { vips: VipSpec[]; routes: RouteLine[] } | undefined;
+
+  /** phase 2 of a reload: add (and announce) what reconfigure() found new, if still MASTER */
+  async commitAddresses(): Promise<void> {
+    await this.drain();
+    const adds = this.pendingAdds;
+    this.pendingAdds = undefined;
+    if (!adds || this.state() !== 'MASTER' || (!adds.vips.length && !adds.routes.length)) return;
+    const r = this.resolved;
+    for (const v of adds.vips) this.ownDeletes.delete(`${v.address} ${v.dev}`);
+    if (r.dropVipTraffic && this.ports.firewall && adds.vips.length) await this.ports.firewall.drop(adds.vips.map((v) => v.address)).catch(() => undefined);
+    const res = await this.ports.ip.addAddresses(adds.vips);
+    for (const x of res) if (!x.ok) this.log.error(`(${this.name}) cannot add ${x.spec.address}/${x.spec.prefix} on ${x.spec.dev}: ${x.error} ${x.detail ?? ''}`);
+    if (adds.routes.length) await this.ports.ip.addRoutes(adds.routes);
+    const byDev = new Map<string, string[]>();
+    for (const v of adds.vips) byDev.set(v.dev, [...(byDev.get(v.dev) ?? []), v.address]);
+    for (const [dev, addrs] of byDev) await this.ports.ip.announce(dev, addrs, r.vmac && dev === r.vmac.name ? { vmacSrc: r.vmac.mac } : undefined);
+  }
+
+  /** the trackers (scripts, files, processes) a reload assigned to this instance, with their known states */
+  replaceTrackers(list: readonly TrackerStatus[]): void {
+    for (const k of [...this.trackers.keys()]) if (!k.startsWith('interface:')) this.trackers.delete(k);
+    for (const t of list) this.trackers.set(`${t.kind}:${t.name}`, t);
+    this.recompute('reload');
+  }
+
+  /** the current tracker states, for a reload to carry over */
+  trackerStates(): TrackerStatus[] {
+    return [...this.trackers.values()];
+  }
+
+  /** an operator's maintenance priority (vigil control `priority`), undefined to restore */
+  setOperatorPriority(priority: number | undefined): void {
+    this.operatorPriority = priority;
+    this.recompute(priority === undefined ? 'operator restored the configured priority' : `operator set priority ${priority}`);
+  }
+
+  private operatorPriority: number | undefined;
+  /** the last state seen of every link, for trackers a reload adds */
+  private readonly knownLinks = new Map<string, boolean>();
+
+  private async refreshLinks(): Promise<void> {
+    const links = await this.ports.ip.links();
+    for (const t of this.resolved.trackedInterfaces) {
+      const l = links.find((x) => x.name === t.name);
+      this.setInterface(t.name, (l?.up ?? false) && !l?.deleted);
+    }
+    this.recompute('reload');
+  }
+
   /** wait for every address/GARP operation started so far */
   async drain(): Promise<void> {
     while (this.pending.size) await Promise.allSettled([...this.pending]);
@@ -290,6 +420,29 @@ export class VrrpInstanceActor {
 
   stats() {
     return this.endpoint?.stats?.();
+  }
+
+  /** what `vigil status` shows of this instance */
+  status() {
+    const r = this.resolved;
+    const ctx = this._actor?.getSnapshot().context;
+    return {
+      instance: this.name,
+      vrid: r.input.vrid,
+      interface: r.endpoint.iface,
+      family: r.endpoint.family,
+      version: r.input.version,
+      state: this.state(),
+      basePriority: r.input.basePriority,
+      ...(this.operatorPriority !== undefined ? { operatorPriority: this.operatorPriority } : {}),
+      ...(ctx ? { priority: ctx.priority } : {}),
+      ...(ctx?.masterAddress ? { master: ctx.masterAddress } : {}),
+      ...(ctx?.faults.length ? { faults: [...ctx.faults] } : {}),
+      ...(r.input.syncGroup ? { syncGroup: r.input.syncGroup } : {}),
+      vips: r.vips.map((v) => `${v.address}/${v.prefix} dev ${v.dev}`),
+      trackers: [...this.trackers.values()].map((t) => ({ kind: t.kind, name: t.name, status: t.status, weight: t.weight, ...(t.value !== undefined ? { value: t.value } : {}) })),
+      ...(this.endpoint?.stats ? { counters: this.endpoint.stats() } : {}),
+    };
   }
 
   /** the trackers this instance waits for, before start (machines/priority.ts: INIT until they report) */
@@ -309,6 +462,7 @@ export class VrrpInstanceActor {
   }
 
   private setInterface(name: string, up: boolean) {
+    this.knownLinks.set(name, up);
     const key = `interface:${name}`;
     const t = this.trackers.get(key);
     if (!t) return;
@@ -364,9 +518,15 @@ export class VrrpInstanceActor {
 
   private appliedFaults = new Set<string>();
 
+  /** the configured priority, or the operator's maintenance override (never for an owner) */
+  private basePriority(): number {
+    const base = this.resolved.input.basePriority;
+    return this.operatorPriority !== undefined && base !== 255 ? this.operatorPriority : base;
+  }
+
   private recompute(cause: string) {
     if (this._actor?.getSnapshot().status !== 'active') return;
-    const outcome = effectivePriority(this.resolved.input.basePriority, [...this.trackers.values()]);
+    const outcome = effectivePriority(this.basePriority(), [...this.trackers.values()]);
     const faults = new Set(this.faultFlags(outcome.faults));
     for (const f of this.appliedFaults) if (f.startsWith('no-socket:')) faults.add(f);
     for (const f of faults) if (!this.appliedFaults.has(f)) this.actor.send({ type: 'fault.set', flag: f });
@@ -554,6 +714,52 @@ export class VrrpInstanceActor {
     }
   }
 
+}
+
+/** a VIP as a reload compares it (same address, prefix, device, flags … = same VIP) */
+export const vipKey = (v: VipSpec): string => JSON.stringify(v);
+
+/** What makes an instance the same one across a reload; anything else may change in place. */
+function identity(r: ResolvedInstance): string {
+  const { addresses: _a, intervalCs: _i, ...wire } = r.endpoint;
+  const i = r.input;
+  return JSON.stringify([wire, r.vmac ?? null, r.dropVipTraffic, i.name, i.vrid, i.version, i.syncGroup ?? null, i.basePriority === 255]);
+}
+
+/** the config keywords behind the resolved fields, for reload reports */
+const KEYWORD: Partial<Record<keyof ResolvedInstance | keyof VrrpInput, string>> = {
+  basePriority: 'priority',
+  advertIntervalCs: 'advert_int',
+  initialState: 'state',
+  nopreempt: 'nopreempt',
+  preemptDelayMs: 'preempt_delay',
+  downTimerAdverts: 'down_timer_adverts',
+  lowerPrioNoAdvert: 'lower_prio_no_advert',
+  higherPrioSendAdvert: 'higher_prio_send_advert',
+  garp: 'garp_master_*',
+  startupDelayMs: 'vrrp_startup_delay',
+  vips: 'virtual_ipaddress',
+  routes: 'virtual_routes',
+  trackedInterfaces: 'track_interface',
+  garpIntervalMs: 'vrrp_garp_interval',
+  // derived from the above: endpoint (addresses, interval), watchedVips
+};
+
+/** the config keywords whose values differ between two resolutions of one instance */
+function diffKeys(a: ResolvedInstance, b: ResolvedInstance): string[] {
+  const out = new Set<string>();
+  const note = (k: string, x: unknown, y: unknown) => {
+    if (JSON.stringify(x) === JSON.stringify(y)) return;
+    out.add(KEYWORD[k as keyof typeof KEYWORD] ?? (k === 'endpoint' || k === 'watchedVips' ? '' : k));
+  };
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof ResolvedInstance>) {
+    if (k === 'input') for (const ik of new Set([...Object.keys(a.input), ...Object.keys(b.input)]) as Set<keyof VrrpInput>) note(ik, a.input[ik], b.input[ik]);
+    else note(k, a[k], b[k]);
+  }
+  out.delete('');
+  // a change only in derived fields (cannot happen today) still counts as a change
+  if (!out.size && JSON.stringify(a) !== JSON.stringify(b)) out.add('other');
+  return [...out];
 }
 
 /** Every instance of a config, resolved. */

@@ -239,7 +239,7 @@ function startDaemon(side: Side, host: number, prio: number, v: Variant): Daemon
   const n = ++starts;
   const proc = side.impl === 'vigil'
     // each host its own journal (one writer per journal), as a real deployment has
-    ? side.lab.spawn(host, process.execPath, [VIGIL, 'run', '-f', file, '--journal', path.join(workDir, `journal-h${host}`)], { env: nodeEnv })
+    ? side.lab.spawn(host, process.execPath, [VIGIL, 'run', '-f', file, '--journal', path.join(workDir, `journal-h${host}`), '--control', path.join(workDir, `control-h${host}.sock`)], { env: nodeEnv })
     // fresh pid files for every start: a SIGKILLed keepalived leaves its own behind
     : side.lab.spawn(host, 'keepalived', ['-n', '-l', '-D', '--vrrp', '-f', file,
       '-p', path.join(workDir, `k${host}-${n}.pid`), '-r', path.join(workDir, `v${host}-${n}.pid`)]);

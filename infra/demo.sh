@@ -47,7 +47,7 @@ vrrp_instance VI_1 {
 CONF
 done
 start() { # host
-  setsid ip netns exec "vg-h$1" node bin/vigil.js run -f "$work/h$1.conf" --journal "$work/journal-h$1" >>"$work/h$1.log" 2>&1 &
+  setsid ip netns exec "vg-h$1" node bin/vigil.js run -f "$work/h$1.conf" --journal "$work/journal-h$1" --control "$work/control-h$1.sock" >>"$work/h$1.log" 2>&1 &
   pids[$1]=$!
   disown
 }
@@ -102,6 +102,23 @@ kill -INT "$ping_pid"; wait "$ping_pid" 2>/dev/null
 show
 echo "   ping: $(grep -E 'packets transmitted' "$work/ping2.log")"
 echo "   (host 1 sent priority 0 on its way out: host 2 waited only Skew_Time = (256-100)/256 s = 0.61 s)"
+echo "-- host 2 reloads a config with a second VIP (vigil reload): checked first, applied as a diff;"
+echo "   the MASTER stays MASTER, and the ping to the first VIP loses nothing"
+sed -i 's#10.99.0.100/24#10.99.0.100/24\n    10.99.0.101/24#' "$work/h2.conf"
+ip netns exec vg-h3 ping -i 0.02 -W 1 10.99.0.100 >"$work/ping3.log" 2>&1 &
+ping_pid=$!
+sleep 0.5
+vigil reload --control "$work/control-h2.sock" | sed 's/^/   /'
+sleep 0.5
+kill -INT "$ping_pid"; wait "$ping_pid" 2>/dev/null
+echo "   ping: $(grep -E 'packets transmitted' "$work/ping3.log")"
+echo "-- a broken config is refused; host 2 keeps running the old one (vigil reload exits 4)"
+cp "$work/h2.conf" "$work/h2.good"
+sed -i 's/priority 100/priority 300/' "$work/h2.conf"
+vigil reload --control "$work/control-h2.sock" 2>&1 | sed 's/^/   /'
+cp "$work/h2.good" "$work/h2.conf"
+echo "-- vigil status (the control socket)"
+vigil status --control "$work/control-h2.sock" | sed 's/^/   /'
 echo "-- the logs"
 msgs 1; msgs 2
 echo "-- every transition is also an event in each host's journal: host 2's, as vigil events prints it"

@@ -82,7 +82,23 @@ export type VrrpEvent =
   /** sync group commands (machines/sync-group.machine.ts) */
   | { type: 'sync.master' }
   | { type: 'sync.backup' }
-  | { type: 'shutdown' };
+  | { type: 'shutdown' }
+  /** a reload changed parameters that apply in place (actors/vrrp.ts reconfigure): no transition */
+  | { type: 'reconfigure'; params: VrrpTunables };
+
+/** What a reload may change on a running instance without restarting it (an owner stays an owner). */
+export type VrrpTunables = Pick<
+  VrrpInput,
+  | 'basePriority'
+  | 'advertIntervalCs'
+  | 'nopreempt'
+  | 'preemptDelayMs'
+  | 'downTimerAdverts'
+  | 'lowerPrioNoAdvert'
+  | 'higherPrioSendAdvert'
+  | 'garp'
+  | 'startupDelayMs'
+>;
 
 export type VrrpEmitted =
   | {
@@ -225,6 +241,18 @@ export const vrrpMachine = setup({
       return context.version === 3 && e.intervalCs > 0 ? { masterIntervalCs: e.intervalCs } : {};
     }),
     resetInterval: assign(({ context }) => ({ masterIntervalCs: context.advertIntervalCs })),
+    /**
+     * A reload's new parameters. Running timers keep their length; the new values apply from the
+     * next one started (the next advert sent or accepted). Master_Adver_Interval follows our own
+     * interval unless a v3 backup has adopted the master's.
+     */
+    applyConfig: assign(({ context, event }) => {
+      const { params } = event as Ev<'reconfigure'>;
+      return {
+        ...params,
+        masterIntervalCs: context.masterIntervalCs === context.advertIntervalCs ? params.advertIntervalCs : context.masterIntervalCs,
+      };
+    }),
 
     addFault: assign(({ context, event }) => {
       const { flag } = event as Ev<'fault.set'>;
@@ -269,6 +297,8 @@ export const vrrpMachine = setup({
     lastFault: ({ context, event }) => event.type === 'fault.cleared' && context.faults.every((f) => f === event.flag),
     trackersReady: ({ context }) => context.trackersReady,
     isOwner: ({ context }) => context.basePriority === 255,
+    /** becoming or ceasing to be the address owner is a new instance, never a reconfiguration */
+    ownerUnchanged: ({ context, event }) => event.type === 'reconfigure' && (event.params.basePriority === 255) === (context.basePriority === 255),
     inSyncGroup: ({ context }) => context.syncGroup !== undefined,
     priorityZero: ({ event }) => event.type === 'advert.received' && event.priority === 0,
     nopreempt: ({ context }) => context.nopreempt,
@@ -324,6 +354,7 @@ export const vrrpMachine = setup({
   on: {
     shutdown: { target: '.stopping', actions: { type: 'because', params: { cause: 'shutdown' } } },
     'src.set': { actions: assign({ srcIp: ({ event }) => event.srcIp }) },
+    reconfigure: { guard: 'ownerUnchanged', actions: 'applyConfig' },
     // keepalived shifts a running Master_Down timer by the change in Skew_Time; here the new value
     // applies from the next accepted advert (the difference is less than one Skew_Time).
     'priority.set': { guard: 'priorityChanges', actions: ['emitPriority', 'setPriority'] },

@@ -64,14 +64,24 @@ Options:
                          the journal is the outbox, so events survive NATS outages and restarts
       --stream NAME      JetStream stream (default VIGIL, or vigil_nats_stream)
       --cluster NAME     first subject token: vigil.<cluster>.<node>.… (default 'default', or vigil_cluster)
-      --control SOCKET, --http H:P    control API (issue #8; refused in this version)
-      --daemon                        detach (issue #8; refused in this version)
+      --control SOCKET   the control API's unix socket, mode 0600 (default /run/vigil/control.sock;
+                         'none' for no socket); another vigil answering on it refuses the start
+      --http H:P         (issue #8; refused in this version)
+      --daemon           detach (issue #8; refused in this version)
 
-Signals: TERM and INT stop gracefully: every MASTER sends a priority-0 advert and removes its
-virtual addresses, then vigil exits 0. (HUP reload and USR1/USR2 dumps: issue #8.)
+Signals (as keepalived):
+  TERM, INT  stop gracefully: every MASTER sends a priority-0 advert and removes its virtual
+             addresses, then vigil exits 0
+  HUP        reload: the file is read and fully checked first; on any error the running config
+             stays unchanged (the diagnostics are logged and published as daemon.reload-failed);
+             otherwise only what changed is touched (see 'vigil reload --help')
+  USR1       state dump to /tmp/vigil.data (text) and /tmp/vigil.json (global_defs
+             state_dump_file / json_dump_file)
+  USR2       counters to /tmp/vigil.stats (stats_dump_file)
 
 Exit codes: 0 stopped by a signal; 2 bad usage; 3/4/5 as config-test (config refused);
-3 also when the network cannot be set up (raw socket, netlink).
+3 also when the network cannot be set up (raw socket, netlink) or another vigil owns the
+control socket or the journal.
 `,
   },
   {
@@ -85,14 +95,44 @@ Exit codes: 0 stopped by a signal; 2 bad usage; 3/4/5 as config-test (config ref
 is MASTER, built from the event stream (NATS, or one or more journals merged). Two MASTERs for
 one VRID are flagged SPLIT BRAIN (exit 1); instances with more than 6 state changes in 10 minutes
 are flagged FLAPPING.
-(The local daemon's status over the control socket is issue #8 and not available yet.)
+Without --cluster: the running daemon's instances (state, effective/configured priority, master,
+VIPs), sync groups and trackers, over its control socket (default /run/vigil/control.sock).
+Exit 3 when no daemon answers.
 `,
   },
   {
     name: 'reload',
     summary: 'reload the running config (checked first; the old one stays on any error)',
-    load: notYet('reload', 'the control API, issue #8'),
-    help: 'Usage: vigil reload [--control SOCKET] [--json]\n(Not available in this version yet: the control API is issue #8.)\n',
+    load: () => import('./reload.js'),
+    help: `Usage: vigil reload [--control SOCKET] [-f FILE] [--json]
+
+Ask the running daemon to reload its config file (or FILE), wait for the outcome and print it.
+The file is fully checked first: on any error the daemon keeps running the old config unchanged,
+the diagnostics are printed and the exit status is config-test's (4 errors, 5 script security).
+Otherwise the new config is applied as a minimal diff:
+  - unchanged instances keep their actor and state (a MASTER stays MASTER, no priority-0
+    advert, no VIP flap);
+  - priority, advert_int, preemption, GARP settings, VIPs, routes and tracked interfaces change
+    in place; a VIP moving between instances is released by one before the other adds it;
+  - an instance whose interface, VRID, version, family, peers, authentication, VMAC, strict
+    mode, sync group or ownership changed is stopped and started again;
+  - added and removed instances start and stop cleanly.
+Reloads are serialised. Every reload is an event (daemon.reloaded / daemon.reload-failed).
+Exit: 0 applied; 3 no daemon answers; 4/5 config refused; 2 bad usage.
+`,
+  },
+  {
+    name: 'priority',
+    summary: "maintenance: set an instance's priority, or restore the configured one",
+    load: () => import('./priority.js'),
+    help: `Usage: vigil priority INSTANCE VALUE|restore [--control SOCKET] [--json]
+
+Set the running instance's priority to VALUE (1-254), e.g. 1 to move its VIPs away before
+maintenance, or 'restore' to return to the configured priority (trackers still apply on top).
+Goes through the instance's state machine as a priority change and is audited as an
+operator.command event. Kept across reloads that keep the instance; not persisted: a restart
+(or a reload that replaces the instance) forgets it.
+`,
   },
   {
     name: 'events',

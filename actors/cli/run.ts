@@ -10,11 +10,14 @@ import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { DEFAULT_CONFIG } from './config-test.js';
 import { DEFAULT_JOURNAL } from './events.js';
+import { Control } from '../control.js';
+import { serveControl } from '../../adapters/control/unix.js';
+import { DEFAULT_CONTROL_SOCKET } from '../../adapters/control/types.js';
+import { dumpState, dumpStats } from '../dumps.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const LATER: Record<string, string> = {
-  control: 'the control socket is issue #8',
   http: 'the HTTP listener is issue #8',
   daemon: 'detaching (--daemon) is issue #8; run in the foreground under systemd',
 };
@@ -128,6 +131,7 @@ export async function run(args: readonly string[]): Promise<number> {
       },
     });
   }
+  const load = (f: string) => loadConfig(f, { host: nodeHost, ...(opts['config-id'] ? { configId: opts['config-id'] } : {}) });
   const daemon = new Daemon(loaded.config, {
     net: createRawVrrpNet({ log }),
     ip: createIpNet(),
@@ -140,11 +144,46 @@ export async function run(args: readonly string[]): Promise<number> {
   // a daemon lives until it is told to stop, even with no socket open (every instance in FAULT
   // waiting for its interface, or nothing to run yet): signal handlers alone do not keep Node up
   const keepAlive = setInterval(() => undefined, 1 << 30);
+  const control = new Control({
+    daemon,
+    load,
+    log: log.child({ actor: 'control' }),
+    version: VERSION,
+    extra: () => ({
+      ...(journal ? { journal: { dir: journalDir, lastSeq: journal.lastSeq } } : {}),
+    }),
+  });
+  // the control socket: `vigil status`, `vigil reload`; a live one owned by another vigil refuses the start
+  const controlPath = opts.control ?? DEFAULT_CONTROL_SOCKET;
+  let controlServer: { close(): Promise<void> } | undefined;
+  if (controlPath !== 'none') {
+    try {
+      controlServer = await serveControl(controlPath, control.handle, { onError: (err) => log.warn({ err }, `control socket: ${err.message}`) });
+      log.info(`control socket ${controlPath}`);
+    } catch (err) {
+      process.stderr.write(`vigil run: ${(err as Error).message}\n`);
+      await journal?.close();
+      await lock?.release();
+      clearInterval(keepAlive);
+      return ExitCode.cannotRun;
+    }
+  }
+  // keepalived's signals: HUP reloads (checked first, the old config stays on error), USR1 dumps
+  // the state and USR2 the counters to files (keepalived.md §6)
+  process.on('SIGHUP', () => {
+    log.info('Received SIGHUP, reloading the configuration');
+    void control.reload().then((r) => {
+      if (!r.ok) log.error(`Reload failed (exit ${r.exitCode}): ${r.error}`);
+    });
+  });
+  process.on('SIGUSR1', () => void dumpState(control, g, log));
+  process.on('SIGUSR2', () => void dumpStats(control, g, log));
   const stopped = new Promise<number>((resolve) => {
     const stop = (sig: string) => {
       log.info(`Received ${sig}, stopping`);
       daemon
         .stop()
+        .then(() => controlServer?.close())
         .then(() => natsExport?.close())
         .then(() => journal?.close())
         .then(() => lock?.release())

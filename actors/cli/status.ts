@@ -1,9 +1,47 @@
-// `vigil status`: today only the cluster view built from the event stream (--cluster); the local
-// daemon's status over the control socket is issue #8.
+// `vigil status`: the local daemon's state over its control socket, or (--cluster) the cluster
+// view built from the event stream.
 import { parseArgs } from 'node:util';
 import type { BusEvent } from '../bus.js';
 import { ClusterFold, formatClusterView } from '../cluster-view.js';
 import { DEFAULT_JOURNAL } from './events.js';
+import { DEFAULT_CONTROL_SOCKET } from '../../adapters/control/types.js';
+import { requestControl } from '../../adapters/control/unix.js';
+import type { Control } from '../control.js';
+
+type Status = ReturnType<Control['status']>;
+
+async function localStatus(socket: string, json: boolean): Promise<number> {
+  let reply;
+  try {
+    reply = await requestControl(socket, { cmd: 'status' }, 10_000);
+  } catch (err) {
+    process.stderr.write(`vigil status: ${(err as Error).message}\n`);
+    return 3;
+  }
+  if (!reply.ok) {
+    process.stderr.write(`vigil status: ${reply.error}\n`);
+    return 1;
+  }
+  const s = reply.status as Status;
+  process.stdout.write(json ? JSON.stringify(s, null, 2) + '\n' : formatStatus(s));
+  return 0;
+}
+
+export function formatStatus(s: Status): string {
+  const rows = [['INSTANCE', 'VRID', 'IFACE', 'STATE', 'PRIO', 'MASTER', 'VIPS']];
+  for (const i of s.instances) {
+    const prio = i.priority === undefined ? '-' : i.priority === i.basePriority ? String(i.priority) : `${i.priority}/${i.basePriority}`;
+    rows.push([i.instance, String(i.vrid), i.interface, i.faults?.length ? `${i.state} (${i.faults.join(',')})` : i.state, i.operatorPriority !== undefined ? `${prio} (op)` : prio, i.state === 'MASTER' ? 'self' : (i.master ?? '-'), i.vips.map((v) => v.split(' ')[0]).join(',')]);
+  }
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  const lines = [`vigil ${s.version} on ${s.node} (pid ${s.pid}), config ${s.configFile ?? '-'}, up since ${s.startedAt}`];
+  for (const r of rows) lines.push(r.map((x, c) => x.padEnd(widths[c]!)).join('  ').trimEnd());
+  for (const g of s.syncGroups) lines.push(`sync group ${g.name}: ${g.state}`);
+  const trackers = new Map<string, string>();
+  for (const i of s.instances) for (const t of i.trackers) if (t.kind !== 'interface') trackers.set(`${t.kind} ${t.name}`, t.status);
+  for (const [k, st] of trackers) lines.push(`tracker ${k}: ${st}`);
+  return lines.join('\n') + '\n';
+}
 
 export async function run(args: readonly string[]): Promise<number> {
   let v;
@@ -24,10 +62,7 @@ export async function run(args: readonly string[]): Promise<number> {
     process.stderr.write(`vigil status: ${(err as Error).message}\n(see vigil status --help)\n`);
     return 2;
   }
-  if (!v.cluster) {
-    process.stderr.write("vigil status: the local daemon's status (control socket) is not available yet (issue #8); 'vigil status --cluster' reads the event stream\n");
-    return 2;
-  }
+  if (!v.cluster) return localStatus(v.control ?? DEFAULT_CONTROL_SOCKET, v.json === true);
   const fold = new ClusterFold();
   try {
     if (v.nats) {

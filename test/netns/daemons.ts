@@ -86,7 +86,9 @@ export function startVigil(lab: Lab, i: number, conf: string, dir: string, extra
   writeFileSync(file, conf);
   // each daemon its own journal (one writer per journal)
   const journal = extra.includes('--journal') || extra.includes('--no-journal') ? [] : ['--journal', join(dir, `journal-h${i}`)];
-  const proc = lab.spawn(i, process.execPath, [VIGIL_BIN, 'run', '-f', file, ...journal, ...extra]);
+  // and its own control socket (the default one is the host's, shared by every namespace)
+  const control = extra.includes('--control') ? [] : ['--control', join(dir, `control-h${i}.sock`)];
+  const proc = lab.spawn(i, process.execPath, [VIGIL_BIN, 'run', '-f', file, ...journal, ...control, ...extra]);
   return watch(i, proc, (l) => {
     if (!l.startsWith('{')) return l;
     try {

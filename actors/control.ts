@@ -1,0 +1,130 @@
+// The control API's daemon side: status, reload, config-test and operator commands, one handler
+// for the unix socket, HTTP and signals alike. A reload reads and fully checks the file first;
+// on any error the running config stays untouched and the diagnostics are the answer.
+import { formatDiagnostic } from '../adapters/config/format.js';
+import { ExitCode, type LoadResult } from '../adapters/config/index.js';
+import type { ControlHandler, ControlReply, ControlRequest } from '../adapters/control/types.js';
+import type { Daemon, ReloadReport } from './daemon.js';
+import type { Logger } from './log.js';
+
+export interface ControlDeps {
+  readonly daemon: Daemon;
+  /** read and check a config file, exactly as config-test does */
+  readonly load: (file: string) => LoadResult;
+  readonly log: Logger;
+  readonly version: string;
+  /** more status sections (journal, NATS export …), by name */
+  readonly extra?: () => Record<string, unknown>;
+  readonly now?: () => number;
+}
+
+export type ReloadOutcome =
+  | { ok: true; report: ReloadReport; warnings: string[] }
+  | { ok: false; exitCode: number; error: string; diagnostics: string[] };
+
+export class Control {
+  private readonly startedAt: number;
+
+  constructor(private readonly deps: ControlDeps) {
+    this.startedAt = (deps.now ?? Date.now)();
+  }
+
+  status() {
+    const d = this.deps.daemon;
+    return {
+      node: d.bus.node,
+      version: this.deps.version,
+      pid: process.pid,
+      configFile: d.configFile,
+      startedAt: new Date(this.startedAt).toISOString(),
+      instances: d.status(),
+      syncGroups: [...d.groups].map(([name, a]) => ({ name, state: String(a.getSnapshot().value) })),
+      ...(this.deps.extra?.() ?? {}),
+    };
+  }
+
+  /** check `file` (default: the running one) without applying it */
+  configTest(file?: string): { exitCode: number; diagnostics: string[] } {
+    const f = file ?? this.deps.daemon.configFile;
+    if (!f) return { exitCode: ExitCode.cannotRun, diagnostics: ['no configuration file is known to this daemon'] };
+    const res = this.deps.load(f);
+    return { exitCode: res.exitCode, diagnostics: res.diagnostics.map((x) => formatDiagnostic(x)) };
+  }
+
+  /** read, check, then apply `file` (default: the running one) as a minimal diff */
+  async reload(file?: string): Promise<ReloadOutcome> {
+    const { daemon, log } = this.deps;
+    const f = file ?? daemon.configFile;
+    if (!f) return { ok: false, exitCode: ExitCode.cannotRun, error: 'no configuration file is known to this daemon', diagnostics: [] };
+    const res = this.deps.load(f);
+    const diagnostics = res.diagnostics.map((x) => formatDiagnostic(x));
+    if (res.exitCode !== ExitCode.ok) {
+      const error = `${f}: the new configuration has errors; the running one is kept unchanged`;
+      log.error({ diagnostics }, `Reload refused: ${error}`);
+      for (const line of diagnostics) log.error(line);
+      daemon.bus.publish('daemon', daemon.bus.node, 'daemon.reload-failed', { configFile: f, exitCode: res.exitCode, diagnostics });
+      return { ok: false, exitCode: res.exitCode, error, diagnostics };
+    }
+    try {
+      const report = await daemon.reload(res.config, f);
+      return { ok: true, report, warnings: diagnostics };
+    } catch (err) {
+      const error = `reload failed while applying: ${(err as Error).message}`;
+      log.error({ err }, error);
+      return { ok: false, exitCode: ExitCode.cannotRun, error, diagnostics };
+    }
+  }
+
+  /** the handler for every transport */
+  readonly handle: ControlHandler = async (req: ControlRequest, peer: string): Promise<ControlReply> => {
+    switch (req.cmd) {
+      case 'ping':
+        return { ok: true };
+      case 'status':
+        return { ok: true, status: this.status() };
+      case 'config-test': {
+        if (req.file !== undefined && typeof req.file !== 'string') return { ok: false, error: '"file" must be a string' };
+        const r = this.configTest(req.file as string | undefined);
+        return { ok: true, ...r };
+      }
+      case 'reload': {
+        if (req.file !== undefined && typeof req.file !== 'string') return { ok: false, error: '"file" must be a string' };
+        const r = await this.reload(req.file as string | undefined);
+        return r.ok ? { ok: true, report: r.report, warnings: r.warnings } : { ok: false, error: r.error, exitCode: r.exitCode, diagnostics: r.diagnostics };
+      }
+      case 'priority':
+        return this.priority(req, peer);
+      default:
+        return { ok: false, error: `unknown command '${req.cmd}' (known: status, reload, config-test, priority, ping)` };
+    }
+  };
+
+  /** maintenance: set an instance's priority (1-254), or `null` to restore the configured one */
+  private priority(req: ControlRequest, peer: string): ControlReply {
+    const { daemon } = this.deps;
+    const instance = req.instance;
+    const value = req.priority;
+    const audit = (ok: boolean, error?: string) =>
+      daemon.bus.publish('operator', typeof instance === 'string' ? instance : '-', 'operator.command', {
+        command: 'priority',
+        ...(typeof instance === 'string' ? { instance } : {}),
+        ...(typeof value === 'number' ? { value } : {}),
+        by: peer,
+        ok,
+        ...(error ? { error } : {}),
+      });
+    const fail = (error: string): ControlReply => {
+      audit(false, error);
+      return { ok: false, error };
+    };
+    if (typeof instance !== 'string') return fail('"instance" must name a vrrp_instance');
+    const inst = daemon.instances.get(instance);
+    if (!inst) return fail(`no vrrp_instance '${instance}' is running (running: ${[...daemon.instances.keys()].join(', ') || 'none'})`);
+    if (value !== null && (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 254)) return fail('"priority" must be an integer 1-254, or null to restore the configured priority');
+    if (inst.resolved.input.basePriority === 255) return fail(`${instance} is the address owner (priority 255); its priority cannot be changed`);
+    this.deps.log.warn({ instance, priority: value, by: peer }, `operator ${value === null ? 'restored the configured priority of' : `set priority ${value} on`} ${instance}`);
+    inst.setOperatorPriority(value === null ? undefined : value);
+    audit(true);
+    return { ok: true, instance: inst.status() };
+  }
+}
