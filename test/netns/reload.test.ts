@@ -84,8 +84,9 @@ describe('reload in namespaces', { skip }, () => {
     if (skip) return;
     lab = await Lab.create({ hosts: 3, tag: 'rld' });
     dir = tempDir('reload');
-    // host 2 already knows every instance the reloads give host 1, so it is a BACKUP for each
-    h2 = startVigil(lab, 2, conf('h2', 100, [A, { ...B, vips: ['10.99.0.101', '10.99.0.102'] }]), dir);
+    // host 2 runs both instances host 1 will have, so it is a BACKUP for each
+    // (never a VIP of host 1's VI_1 in host 2's VI_2: two MASTERs of different VRIDs would share it)
+    h2 = startVigil(lab, 2, conf('h2', 100, [A, B]), dir);
     await h2.waitFor(/VRRP started/);
     h1 = startVigil(lab, 1, conf('h1', 200, [A]), dir);
     await h1.waitFor(/\(VI_1\) Entering MASTER/);
