@@ -336,6 +336,8 @@ export interface RealServer {
   delayBeforeRetryMs?: number;
   warmupMs?: number;
   delayLoopMs?: number;
+  /** vigil extension: after coming back up, the weight ramps up over this time */
+  slowStartMs?: number;
   checkers: Checker[];
   readonly other: Record<string, string[]>;
 }
@@ -372,6 +374,8 @@ export interface VirtualServer {
   warmupMs?: number;
   inhibitOnFailure: boolean;
   weight?: number;
+  /** vigil extension: the real servers' slow_start unless they set their own */
+  slowStartMs?: number;
   realServers: RealServer[];
   readonly other: Record<string, string[]>;
 }

@@ -96,6 +96,11 @@ function timing<T extends Timing>(): Record<string, Kw<T>> {
   };
 }
 
+/** vigil extension `slow_start SECS` (real_server, virtual_server); 0 turns it off. */
+function slowStart<T extends { slowStartMs?: number }>(): Kw<T> {
+  return { h: (s, c, t) => { const v = c.timerMs(s, 0, 86400); if (v !== undefined) t.slowStartMs = v; c.maxArgs(s, 1); } };
+}
+
 // ---------------------------------------------------------------- checkers
 
 const common = table<CheckerCommon>('checker', {
@@ -300,6 +305,8 @@ export const realServer = table<RS>('real_server', {
   snmp_name: keep('SNMP is not implemented'),
   alpha: { h: (s, c, t) => { t.alpha = c.bool(s); } },
   ...timing<RS>(),
+  // vigil extension (HAProxy's slowstart): after coming back up, the weight ramps up over this time
+  slow_start: slowStart<RS>(),
   ...Object.fromEntries((Object.keys(CHECKER_TABLES) as CheckerType[]).map((t) => [t, checkerKw(t)])),
 });
 
@@ -361,6 +368,8 @@ export const virtualServer = table<VS>('virtual_server', {
   inhibit_on_failure: vsFlag((t, v) => { t.inhibitOnFailure = v; }),
   weight: { h: (s, c, t) => { const v = c.int(s, 0, 65535); if (v !== undefined) t.weight = v; } },
   ...timing<VS>(),
+  // vigil extension: the default slow_start of its real servers
+  slow_start: slowStart<VS>(),
   real_server: {
     block: 'required', multi: true,
     h: (s, c, vs) => {
