@@ -171,9 +171,24 @@ Options as 'vigil events'.
   },
   {
     name: 'chart',
-    summary: 'export a state machine as a chart',
-    load: notYet('chart', 'state-chart visualization, issue #9'),
-    help: 'Usage: vigil chart MACHINE --format mermaid|dot|svg|json [-o FILE]\n(Not available in this version yet: issue #9.)\n',
+    summary: "print a state machine's chart (Mermaid, DOT, SVG, JSON), drawn from the machine vigil runs",
+    load: () => import('./chart.js'),
+    help: `Usage: vigil chart [MACHINE] [--format mermaid|dot|svg|json] [-o FILE]
+       vigil chart --all -o DIR
+
+Print the state chart of one of vigil's machines, drawn from the machine definition itself (the
+one 'vigil run' executes), never a hand-drawn copy. With no MACHINE, list the machines.
+
+Options:
+      --format FORMAT   mermaid (default): a Mermaid stateDiagram-v2, for Markdown
+                        dot: Graphviz; svg: rendered offline (Graphviz in WebAssembly)
+                        json: the states (ids are XState state paths) and every transition
+  -o, --output FILE     write to FILE instead of stdout
+      --all             every machine in every format, and a README.md index, into DIR (-o);
+                        docs/charts is made this way
+
+Exit codes: 0 done; 2 bad usage (unknown machine or format); 3 the output cannot be written.
+`,
   },
   {
     name: 'genhash',
