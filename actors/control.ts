@@ -6,6 +6,7 @@ import { ExitCode, type LoadResult } from '../adapters/config/index.js';
 import type { ControlHandler, ControlReply, ControlRequest } from '../adapters/control/types.js';
 import type { Daemon, ReloadReport } from './daemon.js';
 import type { Logger } from './log.js';
+import type { Notifier } from '../adapters/service/notify.js';
 
 export interface ControlDeps {
   readonly daemon: Daemon;
@@ -16,6 +17,8 @@ export interface ControlDeps {
   /** more status sections (journal, NATS export …), by name */
   readonly extra?: () => Record<string, unknown>;
   readonly now?: () => number;
+  /** systemd hears RELOADING=1 when a reload starts and READY=1 when it is over, applied or not */
+  readonly notifier?: Pick<Notifier, 'reloading' | 'ready'>;
 }
 
 export type ReloadOutcome =
@@ -53,6 +56,14 @@ export class Control {
 
   /** read, check, then apply `file` (default: the running one) as a minimal diff */
   async reload(file?: string): Promise<ReloadOutcome> {
+    const { notifier, daemon } = this.deps;
+    notifier?.reloading(`reloading ${file ?? daemon.configFile ?? ''}`);
+    const r = await this.reloadNow(file);
+    notifier?.ready(r.ok ? `reloaded ${daemon.configFile ?? ''}` : `reload refused (exit ${r.exitCode}); the previous configuration keeps running`);
+    return r;
+  }
+
+  private async reloadNow(file?: string): Promise<ReloadOutcome> {
     const { daemon, log } = this.deps;
     const f = file ?? daemon.configFile;
     if (!f) return { ok: false, exitCode: ExitCode.cannotRun, error: 'no configuration file is known to this daemon', diagnostics: [] };

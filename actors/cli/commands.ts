@@ -67,7 +67,10 @@ Options:
       --control SOCKET   the control API's unix socket, mode 0600 (default /run/vigil/control.sock;
                          'none' for no socket); another vigil answering on it refuses the start
       --http H:P         (issue #8; refused in this version)
-      --daemon           detach (issue #8; refused in this version)
+      --daemon           detach once ready (exit 0; the daemon's exit code if it fails first)
+      --pidfile FILE     write the pid (default /run/vigil.pid with --daemon); a live vigil there
+                         refuses the start
+      --log-file FILE    with --daemon: the daemon's stdout and stderr (default /dev/null)
 
 Signals (as keepalived):
   TERM, INT  stop gracefully: every MASTER sends a priority-0 advert and removes its virtual

@@ -14,12 +14,14 @@ import { Control } from '../control.js';
 import { serveControl } from '../../adapters/control/unix.js';
 import { DEFAULT_CONTROL_SOCKET } from '../../adapters/control/types.js';
 import { dumpState, dumpStats } from '../dumps.js';
+import { createNotifier } from '../../adapters/service/notify.js';
+import { claimPidfile, DEFAULT_PIDFILE, type Pidfile } from '../../adapters/service/pidfile.js';
+import { daemonChild, detach, withoutDaemonFlag } from '../../adapters/service/detach.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const LATER: Record<string, string> = {
   http: 'the HTTP listener is issue #8',
-  daemon: 'detaching (--daemon) is issue #8; run in the foreground under systemd',
 };
 
 export async function run(args: readonly string[]): Promise<number> {
@@ -39,6 +41,8 @@ export async function run(args: readonly string[]): Promise<number> {
         control: { type: 'string' },
         http: { type: 'string' },
         daemon: { type: 'boolean' },
+        pidfile: { type: 'string' },
+        'log-file': { type: 'string' },
       },
       strict: true,
     }).values;
@@ -52,14 +56,48 @@ export async function run(args: readonly string[]): Promise<number> {
       return 2;
     }
   }
+  // set when this process is the daemon `vigil run --daemon` detached
+  const child = daemonChild();
+  if (opts['log-file'] !== undefined && !opts.daemon && !child) {
+    process.stderr.write('vigil run: --log-file goes with --daemon (in the foreground, redirect stdout)\n');
+    return 2;
+  }
   const file = opts.file ?? DEFAULT_CONFIG;
   const loaded = loadConfig(file, { host: nodeHost, ...(opts['config-id'] ? { configId: opts['config-id'] } : {}) });
-  for (const d of loaded.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
+  // the detached daemon's parent has shown the warnings already; errors (the file changed since) are shown again
+  if (!child || loaded.exitCode !== ExitCode.ok) for (const d of loaded.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
   if (loaded.exitCode !== ExitCode.ok) {
     process.stderr.write(`vigil run: ${file}: the configuration has errors; not starting (exit ${loaded.exitCode})\n`);
     return loaded.exitCode;
   }
+  if (opts.daemon && !child) {
+    // the config is good: start the daemon and wait until it is ready (or report why it died).
+    // systemd's variables stay here: if there is a NOTIFY_SOCKET, this process hands it the daemon's pid
+    const parentNotifier = createNotifier(process.env, { warn: (_, msg) => void process.stderr.write(`vigil run: ${msg}\n`) });
+    const code = await detach({
+      args: ['run', ...withoutDaemonFlag(args)],
+      ...(opts['log-file'] !== undefined ? { logFile: opts['log-file'] } : {}),
+      onReady: (pid) => parentNotifier.ready(`vigil running as pid ${pid}`, pid),
+    });
+    parentNotifier.close();
+    return code;
+  }
   const log = createLogger({ level: (opts['log-level'] as 'info' | undefined) ?? 'info' });
+  // before the journal lock and the control socket: a second vigil is refused by the pidfile's name
+  const pidfilePath = opts.pidfile ?? (child ? DEFAULT_PIDFILE : undefined);
+  let pidfile: Pidfile | undefined;
+  if (pidfilePath !== undefined) {
+    try {
+      pidfile = await claimPidfile(pidfilePath, { log });
+    } catch (err) {
+      process.stderr.write(`vigil run: ${(err as Error).message}\n`);
+      return ExitCode.cannotRun;
+    }
+    // every way out, the refusals below included; release() is synchronous and removes only our own
+    process.on('exit', () => pidfile?.release());
+  }
+  // READY/RELOADING/STOPPING/WATCHDOG for systemd (a no-op without NOTIFY_SOCKET)
+  const notifier = createNotifier(process.env, log.child({ actor: 'systemd' }));
   // the adapters are loaded only here: config-test must not pay for native modules
   const [{ createRawVrrpNet }, { createIpNet }, { Daemon }, { Bus }, { openJournal }, { lockJournal }, { trackerStatesFromJournal }] = await Promise.all([
     import('../../adapters/vrrp/socket.js'),
@@ -146,6 +184,7 @@ export async function run(args: readonly string[]): Promise<number> {
   const keepAlive = setInterval(() => undefined, 1 << 30);
   const control = new Control({
     daemon,
+    notifier,
     load,
     log: log.child({ actor: 'control' }),
     version: VERSION,
@@ -181,6 +220,7 @@ export async function run(args: readonly string[]): Promise<number> {
   const stopped = new Promise<number>((resolve) => {
     const stop = (sig: string) => {
       log.info(`Received ${sig}, stopping`);
+      notifier.stopping(`stopping on ${sig}`);
       daemon
         .stop()
         .then(() => controlServer?.close())
@@ -207,7 +247,10 @@ export async function run(args: readonly string[]): Promise<number> {
     return ExitCode.cannotRun;
   }
   log.info({ instances: daemon.status() }, 'VRRP started');
+  notifier.ready(`${daemon.status().length} VRRP instance(s) running`);
+  child?.ready();
   const code = await stopped;
+  notifier.close();
   clearInterval(keepAlive);
   return code;
 }

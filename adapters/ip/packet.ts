@@ -1,4 +1,5 @@
-// Loads native/packet.node (built by native/build.sh) and sends whole Ethernet frames with it.
+// Loads native/packet.node (built by native/build.sh) and sends whole Ethernet frames with it
+// (adapters/service/ loads it too, for its unix-socket and fd calls).
 // Fails soft: without the addon, `send` returns NO_PACKET_ADDON and the adapter reports it in the
 // announcement results (and logs it once) instead of crashing.
 import { existsSync } from 'node:fs';
@@ -6,10 +7,13 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { NO_PACKET_ADDON, errnoOf } from './errors.js';
 
-interface PacketAddon {
+export interface PacketAddon {
   open(): number;
   send(fd: number, ifindex: number, frame: Uint8Array): number;
   close(fd: number): void;
+  // for adapters/service/; optional because an addon built from an older packet.c lacks them
+  sendUnixDgram?(path: string, data: Uint8Array): number;
+  dup2?(oldfd: number, newfd: number): void;
 }
 
 const ADDON = 'native/build/Release/packet.node';

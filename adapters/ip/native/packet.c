@@ -1,10 +1,16 @@
-// packet.node: the one thing Node cannot do by itself for vigil, send a whole Ethernet frame
-// (gratuitous ARP, adapters/ip/frames.ts) through an AF_PACKET socket, as keepalived does in
-// keepalived/vrrp/vrrp_arp.c. Plain N-API (node_api.h only), no C++ and no dependencies.
+// packet.node: the few system calls vigil needs and Node does not offer. Plain N-API
+// (node_api.h only), no C++ and no dependencies.
 //
+// Sending a whole Ethernet frame (gratuitous ARP, adapters/ip/frames.ts) through an AF_PACKET
+// socket, as keepalived does in keepalived/vrrp/vrrp_arp.c:
 //   open()                        -> fd      socket(AF_PACKET, SOCK_RAW, 0): sends only, receives nothing
 //   send(fd, ifindex, frame)      -> bytes   sendto() the frame as-is on interface `ifindex`
 //   close(fd)                     -> undefined
+// Running as a service (adapters/service/):
+//   sendUnixDgram(path, data)     -> bytes   one datagram to a unix socket, as sd_notify() does for
+//                                            NOTIFY_SOCKET; a leading '@' names an abstract socket
+//   dup2(oldfd, newfd)            -> undefined   a detached daemon points stderr at its log once its
+//                                            parent, which read stderr until then, has gone
 //
 // A failing system call throws an Error with `code` ('EPERM', 'ENODEV', ...), `errno` (negative, as
 // Node's own errors) and `syscall`. Bad arguments throw a TypeError with code ERR_INVALID_ARG_TYPE.
@@ -18,7 +24,9 @@
 #include <net/ethernet.h>
 #include <stdio.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define ETH_HEADER_LEN 14
@@ -120,11 +128,70 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value js_send_unix_dgram(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2)
+    return throw_arg(env, "sendUnixDgram(path, data) needs 2 arguments");
+  struct sockaddr_un sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  char path[sizeof sa.sun_path + 1];
+  size_t len = 0;
+  // the length first: a longer name would be silently truncated by the copy
+  if (napi_get_value_string_utf8(env, argv[0], NULL, 0, &len) != napi_ok)
+    return throw_arg(env, "path must be a string");
+  if (len > sizeof sa.sun_path) return throw_errno(env, "sendUnixDgram", ENAMETOOLONG);
+  napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len);
+  // a path needs its terminating NUL inside sun_path; an abstract name does not
+  bool abstract = len > 0 && path[0] == '@';
+  if (len == 0 || len > sizeof sa.sun_path - (abstract ? 0 : 1))
+    return throw_errno(env, "sendUnixDgram", ENAMETOOLONG);
+  memcpy(sa.sun_path, path, len);
+  if (abstract) sa.sun_path[0] = '\0';
+  socklen_t salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + (abstract ? 0 : 1));
+
+  bool is_ta = false;
+  napi_is_typedarray(env, argv[1], &is_ta);
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  if (!is_ta || napi_get_typedarray_info(env, argv[1], &type, &length, &data, NULL, NULL) != napi_ok ||
+      type != napi_uint8_array)
+    return throw_arg(env, "data must be a Uint8Array");
+
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket", errno);
+  // never blocks the event loop: a full receive queue is an EAGAIN for the caller to report
+  ssize_t n = sendto(fd, data, length, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&sa, salen);
+  int err = errno;
+  close(fd);
+  if (n < 0) return throw_errno(env, "sendto", err);
+  napi_value out;
+  napi_create_int64(env, (int64_t)n, &out);
+  return out;
+}
+
+static napi_value js_dup2(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2)
+    return throw_arg(env, "dup2(oldfd, newfd) needs 2 arguments");
+  bool ok1, ok2;
+  int32_t oldfd = int_arg(env, argv[0], &ok1);
+  int32_t newfd = int_arg(env, argv[1], &ok2);
+  if (!ok1 || !ok2 || oldfd < 0 || newfd < 0) return throw_arg(env, "fds must be non-negative integers");
+  if (dup2(oldfd, newfd) < 0) return throw_errno(env, "dup2", errno);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"send", NULL, js_send, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sendUnixDgram", NULL, js_send_unix_dgram, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"dup2", NULL, js_dup2, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

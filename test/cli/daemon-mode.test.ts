@@ -1,0 +1,133 @@
+// `vigil run --daemon`: the built CLI as an operator runs it on a host without systemd, inside a
+// network namespace of its own with one instance on a veth pair (this kernel may lack dummy).
+// Exit 0 once ready, a pidfile naming the live daemon, `vigil status` answering, SIGTERM removing
+// the pidfile; a second --daemon refused (exit 3) and a bad config refused before detaching (exit 4).
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { after, before, describe, test } from 'node:test';
+
+const root = resolve(import.meta.dirname, '../..');
+const bin = join(root, 'bin/vigil.js');
+const skip =
+  process.getuid?.() !== 0
+    ? 'needs root (a network namespace, raw sockets)'
+    : !existsSync(join(root, 'dist/actors/cli/main.js'))
+      ? 'dist/ is not built (npm run build)'
+      : false;
+if (skip) console.log(`# skipping vigil run --daemon: ${skip}`);
+
+const ns = `vgdm${process.pid % 10000}`;
+const dir = mkdtempSync(join(tmpdir(), 'vigil-daemon-'));
+const ip = (...a: string[]) => promisify(execFile)('ip', a);
+
+/** `vigil ARGS` in the namespace, to completion. */
+function vigil(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    const p = spawn('ip', ['netns', 'exec', ns, process.execPath, bin, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d));
+    p.stderr.on('data', (d: Buffer) => (stderr += d));
+    p.on('close', (code) => res({ code, stdout, stderr }));
+  });
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
+  for (const end = Date.now() + ms; !cond(); await sleep(50)) if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+}
+
+/** Processes whose command line mentions `needle` (a path unique to this test). */
+function processesWith(needle: string): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(needle)) out.push(Number(e));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return out;
+}
+
+const conf = join(dir, 'keepalived.conf');
+const badConf = join(dir, 'bad.conf');
+const pidfile = join(dir, 'vigil.pid');
+const started: number[] = [];
+
+describe('vigil run --daemon', { skip }, () => {
+  before(async () => {
+    await ip('netns', 'add', ns);
+    await ip('-n', ns, 'link', 'set', 'lo', 'up');
+    await ip('-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0p');
+    await ip('-n', ns, 'addr', 'add', '10.77.0.1/24', 'dev', 'eth0');
+    await ip('-n', ns, 'link', 'set', 'eth0p', 'up');
+    await ip('-n', ns, 'link', 'set', 'eth0', 'up');
+    writeFileSync(conf, 'vrrp_instance VI_DM {\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n  priority 100\n  advert_int 1\n  virtual_ipaddress {\n    10.77.0.100/24\n  }\n}\n');
+    writeFileSync(badConf, 'vrrp_instance VI_BAD {\n  interface eth0\n  virtual_router_id 300\n}\n');
+  });
+  after(async () => {
+    for (const pid of [...started, ...processesWith(dir)]) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* stopped by its test */
+      }
+    }
+    await ip('netns', 'del', ns).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const daemonArgs = (n: string) => ['run', '--daemon', '-f', conf, '--control', join(dir, `${n}.sock`), '--journal', join(dir, `journal-${n}`), '--pidfile', pidfile];
+
+  test('detaches once ready; pidfile, status, a second --daemon refused, SIGTERM', { timeout: 30_000 }, async () => {
+    const log = join(dir, 'vigil.log');
+    const r = await vigil(...daemonArgs('a'), '--log-file', log);
+    assert.equal(r.code, 0, r.stderr);
+    const pid = Number(readFileSync(pidfile, 'utf8'));
+    started.push(pid);
+    assert.ok(alive(pid), `pid ${pid} from the pidfile is not running`);
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    assert.ok(cmdline.some((a) => a.endsWith('bin/vigil.js')) && !cmdline.includes('--daemon'), cmdline.join(' '));
+
+    const st = await vigil('status', '--json', '--control', join(dir, 'a.sock'));
+    assert.equal(st.code, 0, st.stderr);
+    const s = JSON.parse(st.stdout) as { pid: number; instances: { instance: string }[] };
+    assert.equal(s.pid, pid);
+    assert.deepEqual(s.instances.map((i) => i.instance), ['VI_DM']);
+    // the daemon's pino lines go to --log-file
+    assert.match(readFileSync(log, 'utf8'), /"msg":"VRRP started"/);
+
+    // same pidfile, otherwise separate: refused because of the pidfile, naming the live pid
+    const second = await vigil(...daemonArgs('b'));
+    assert.equal(second.code, 3, second.stderr);
+    assert.match(second.stderr, new RegExp(`vigil\\.pid: another vigil is running as pid ${pid}`));
+    assert.equal(readFileSync(pidfile, 'utf8'), `${pid}\n`);
+
+    process.kill(pid, 'SIGTERM');
+    await until('the daemon to exit', () => !alive(pid));
+    assert.equal(existsSync(pidfile), false, 'the pidfile outlived the daemon');
+  });
+
+  test('a bad config: diagnostics, exit 4, nothing detached', { timeout: 10_000 }, async () => {
+    const r = await vigil('run', '--daemon', '-f', badConf, '--control', join(dir, 'c.sock'), '--journal', join(dir, 'journal-c'), '--pidfile', join(dir, 'c.pid'));
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /bad\.conf:3:\d+: error: /);
+    assert.deepEqual(processesWith(badConf), []);
+    assert.equal(existsSync(join(dir, 'c.pid')), false);
+  });
+});
