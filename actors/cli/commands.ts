@@ -10,13 +10,6 @@ export interface CommandSpec {
   readonly load: () => Promise<CommandModule>;
 }
 
-const notYet = (name: string, issue: string) => async (): Promise<CommandModule> => ({
-  run() {
-    process.stderr.write(`vigil ${name}: not available in this version yet (${issue}); see 'vigil ${name} --help' for the planned interface\n`);
-    return 2;
-  },
-});
-
 export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'config-test',
@@ -196,8 +189,30 @@ Exit codes: 0 done; 2 bad usage (unknown machine or format); 3 the output cannot
   {
     name: 'genhash',
     summary: "print the MD5 digest of a URL's body for HTTP_GET/SSL_GET 'digest'",
-    load: notYet('genhash', 'health checkers, issue #6'),
-    help: 'Usage: vigil genhash -s HOST -p PORT -u PATH [-S] [-V VHOST]\n(Not available in this version yet: issue #6.)\n',
+    load: () => import('./genhash.js'),
+    help: `Usage: vigil genhash -s ADDRESS -p PORT -u PATH [-S [-I]] [-V VHOST] [-P 1.0|1.0c|1.1] [-t SECS] [-v]
+
+GET a URL the way HTTP_GET and SSL_GET do (the same code) and print the MD5 digest of its body,
+to paste into a url block's 'digest'. Options and output are those of keepalived's genhash.
+
+Options:
+  -s, --server ADDRESS          the server's IP address
+  -p, --port PORT               its port
+  -u, --url PATH                the path to GET, e.g. /health
+  -S, --use-ssl                 over TLS (no certificate check, as SSL_GET)
+  -I, --use-sni                 send the virtual host (-V) as SNI
+  -V, --use-virtualhost VHOST   the Host header (default ADDRESS:PORT)
+  -P, --protocol 1.0|1.0c|1.1   the request's HTTP version (default 1.0; 1.0c: 1.0 with 'Connection: close')
+  -t, --timeout SECS            give up after SECS without progress (default 5; 0: wait for ever)
+  -v, --verbose                 also dump the header and the body (hex and text) and the response time
+  -m, --fwmark MARK             refused: Node.js cannot mark a socket
+  -h, --help                    this help
+
+The digest covers the body bytes as received, up to Content-Length, without chunked decoding:
+exactly what HTTP_GET compares (and what keepalived's genhash prints).
+
+Exit codes: 0 the digest was printed; 1 bad usage, or the fetch failed (genhash exits 0 there).
+`,
   },
 ];
 
