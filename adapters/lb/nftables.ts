@@ -1,0 +1,187 @@
+// The nftables LB driver: NAT load balancing in vigil's own table (`inet vigil_lb` by default;
+// `inet vigil` belongs to vrrp_strict, adapters/ip/firewall.ts), for kernels without IPVS. The
+// model and its trade-offs (schedulers, persistence, quiescing) are in nftModel.ts.
+//
+// apply() lists the table, builds the model of the desired table, and when they differ sends one
+// `nft -f -` transaction that rewrites only the chains that changed. If the table changed in
+// between, the transaction fails whole and is retried on a fresh listing.
+//
+// A director forwards: NAT to another host needs IP forwarding, so the first apply with services
+// of a family turns it on if it is off (net.ipv4.ip_forward, net.ipv6.conf.all.forwarding) and
+// close() puts it back; `manageForwarding: false` leaves it alone. (IPv6 forwarding makes every
+// interface stop accepting router advertisements unless accept_ra is 2.) Replies must come back
+// through the director: either the real servers route through it (classic LVS-NAT), or
+// `masquerade: true` rewrites the source of balanced connections to the director's address (the
+// real servers then see the director, not the client). A one-armed director (clients and real
+// servers on one link) should also set net.ipv4.conf.*.send_redirects=0, or it tells clients to
+// bypass it. NAT needs conntrack, which nftables loads itself; size nf_conntrack_max for the load.
+//
+// Every command runs behind `prefix` (e.g. ['ip', 'netns', 'exec', 'lb1']), nft and sysctl alike,
+// so the whole data plane can live in another network namespace.
+import { spawn } from 'node:child_process';
+import type { Logger } from 'pino';
+import { LbError } from './errors.js';
+import {
+  buildModel,
+  changedChains,
+  deleteTableScript,
+  modelToTable,
+  parseListing,
+  sameModel,
+  transaction,
+  type NftModel,
+} from './nftModel.js';
+import { diffTables, normalizeTable } from './table.js';
+import type { ApplyResult, LbFamily, LbTable, LoadBalancer } from './types.js';
+
+/** Runs argv[0] with the rest as arguments, `input` on stdin; resolves stdout, rejects with stderr. */
+export type CommandRunner = (argv: readonly string[], input?: string) => Promise<string>;
+
+export interface NftablesOptions {
+  /** table name in the inet family (default `vigil_lb`) */
+  readonly table?: string;
+  /** command prefix for nft and sysctl, e.g. ['ip', 'netns', 'exec', 'NS'] */
+  readonly prefix?: readonly string[];
+  /** masquerade balanced connections (default false: the real servers route replies via the director) */
+  readonly masquerade?: boolean;
+  /** turn IP forwarding on when needed and restore it on close (default true) */
+  readonly manageForwarding?: boolean;
+  /** how commands run (default: spawn) */
+  readonly run?: CommandRunner;
+  readonly log?: Pick<Logger, 'info' | 'warn'>;
+}
+
+export const DEFAULT_NFT_TABLE = 'vigil_lb';
+const ATTEMPTS = 3;
+
+export const spawnRunner: CommandRunner = (argv, input) =>
+  new Promise((resolve, reject) => {
+    const [cmd, ...args] = argv;
+    if (!cmd) return reject(new Error('empty command'));
+    const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += String(d)));
+    p.stderr.on('data', (d) => (err += String(d)));
+    p.on('error', reject);
+    p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(err.trim() || `${cmd} exited with ${code}`))));
+    p.stdin.on('error', () => undefined); // a command that exits before reading its input reports through its exit code
+    p.stdin.end(input ?? '');
+  });
+
+const FORWARDING: Record<LbFamily, string> = { 4: 'net.ipv4.ip_forward', 6: 'net.ipv6.conf.all.forwarding' };
+
+export function createNftablesLb(opts: NftablesOptions = {}): LoadBalancer {
+  const table = opts.table ?? DEFAULT_NFT_TABLE;
+  const prefix = opts.prefix ?? [];
+  const run = opts.run ?? spawnRunner;
+  const masquerade = opts.masquerade ?? false;
+  const manageForwarding = opts.manageForwarding ?? true;
+  /** forwarding values found before we turned them on */
+  const forwardingWas = new Map<LbFamily, string>();
+  let closed = false;
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(f: () => Promise<T>): Promise<T> => {
+    const next = queue.then(() => {
+      if (closed) throw new LbError('CLOSED', 'the nftables load balancer is closed');
+      return f();
+    });
+    queue = next.catch(() => undefined);
+    return next;
+  };
+
+  const nft = async (args: string[], input?: string): Promise<string> => {
+    try {
+      return await run([...prefix, 'nft', ...args], input);
+    } catch (err) {
+      const msg = (err as Error).message;
+      throw new LbError('NFT_FAILED', `nft ${args.join(' ')}: ${msg.split('\n').slice(0, 6).join('\n')}`, {}, { cause: err });
+    }
+  };
+
+  const list = async (): Promise<NftModel | undefined> => {
+    let text: string;
+    try {
+      text = await nft(['-j', '-t', 'list', 'table', 'inet', table]);
+    } catch (err) {
+      if (/No such file or directory/.test((err as Error).message)) return undefined;
+      throw err;
+    }
+    try {
+      return parseListing(JSON.parse(text), table);
+    } catch (err) {
+      throw new LbError('NFT_FAILED', `nft -j list table inet ${table}: output is not JSON`, {}, { cause: err });
+    }
+  };
+
+  const sysctl = async (args: string[]): Promise<string> => {
+    try {
+      return (await run([...prefix, 'sysctl', ...args])).trim();
+    } catch (err) {
+      throw new LbError('SYSCTL_FAILED', `sysctl ${args.join(' ')}: ${(err as Error).message}`, {}, { cause: err });
+    }
+  };
+
+  const ensureForwarding = async (t: LbTable) => {
+    if (!manageForwarding) return;
+    for (const family of new Set(t.services.map((s) => s.family))) {
+      if (forwardingWas.has(family)) continue;
+      const key = FORWARDING[family];
+      const was = await sysctl(['-n', key]);
+      forwardingWas.set(family, was);
+      if (was !== '1') {
+        await sysctl(['-qw', `${key}=1`]);
+        opts.log?.info({ sysctl: key, was }, `load balancer: enabled ${key} (was ${was})`);
+      }
+    }
+  };
+
+  return {
+    driver: 'nftables',
+
+    apply: (table_) =>
+      serial(async (): Promise<ApplyResult> => {
+        const desiredTable = normalizeTable(table_);
+        const desired = buildModel(desiredTable, { masquerade });
+        await ensureForwarding(desiredTable);
+        for (let attempt = 1; ; attempt++) {
+          const current = await list();
+          // no services: no table at all
+          if (desiredTable.services.length === 0 ? current === undefined : sameModel(current, desired)) return { changes: [] };
+          const changes = diffTables(current ? modelToTable(current) : { services: [] }, desiredTable);
+          const script = desiredTable.services.length === 0 ? deleteTableScript(table) : transaction(table, current, desired);
+          try {
+            await nft(['-f', '-'], script);
+          } catch (err) {
+            if (attempt < ATTEMPTS) continue; // the table moved under us: list again
+            throw err;
+          }
+          if (changes.length) return { changes };
+          const chains = changedChains(current, desired);
+          const detail =
+            desiredTable.services.length === 0
+              ? `nft table inet ${table}: removed (it had no services vigil could read)`
+              : `nft table inet ${table}: rewrote ${chains.length ? chains.slice(0, 4).join(', ') + (chains.length > 4 ? ` and ${chains.length - 4} more chains` : '') : 'its sets'}`;
+          return { changes: [{ kind: 'dataplane.repaired', detail }] };
+        }
+      }),
+
+    read: () =>
+      serial(async () => {
+        const current = await list();
+        return current ? modelToTable(current) : { services: [] };
+      }),
+
+    close: async ({ keep = false } = {}) => {
+      await serial(async () => {
+        if (!keep) {
+          await nft(['-f', '-'], deleteTableScript(table));
+          for (const [family, was] of forwardingWas) if (was !== '1') await sysctl(['-qw', `${FORWARDING[family]}=${was}`]);
+        }
+        closed = true;
+      }).catch((err: unknown) => {
+        if (!(err instanceof LbError && err.code === 'CLOSED')) throw err;
+      });
+    },
+  };
+}

@@ -1,0 +1,61 @@
+// An in-memory LoadBalancer: the data plane is a table in normal form. Controls let unit tests
+// flush it behind the adapter's back (drift) and make the next apply fail.
+import { LbError } from '../../adapters/lb/errors.js';
+import { diffTables, normalizeTable } from '../../adapters/lb/table.js';
+import type { ApplyResult, LbTable, LoadBalancer } from '../../adapters/lb/types.js';
+
+/** What the "kernel" holds; fakes made on one store share it, as drivers share the kernel. */
+export interface FakeDataplane {
+  table: LbTable;
+}
+
+export class FakeLoadBalancer implements LoadBalancer {
+  readonly driver = 'fake' as const;
+  /** apply() calls that reached the data plane */
+  applies = 0;
+  private failure: LbError | undefined;
+  private closed = false;
+
+  constructor(readonly store: FakeDataplane = { table: { services: [] } }) {}
+
+  async apply(table: LbTable): Promise<ApplyResult> {
+    this.check();
+    const desired = normalizeTable(table);
+    if (this.failure) {
+      const err = this.failure;
+      this.failure = undefined;
+      throw err;
+    }
+    const changes = diffTables(this.store.table, desired);
+    if (changes.length) {
+      this.applies++;
+      this.store.table = desired;
+    }
+    return { changes };
+  }
+
+  async read(): Promise<LbTable> {
+    this.check();
+    return this.store.table;
+  }
+
+  async close({ keep = false }: { keep?: boolean } = {}): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (!keep) this.store.table = { services: [] };
+  }
+
+  /** someone ran `ipvsadm -C` / `nft flush ruleset` */
+  flushBehindBack(): void {
+    this.store.table = { services: [] };
+  }
+
+  /** the next apply rejects with `err` after validating its table */
+  failNextApply(err = new LbError('NFT_FAILED', 'injected failure')): void {
+    this.failure = err;
+  }
+
+  private check(): void {
+    if (this.closed) throw new LbError('CLOSED', 'the fake load balancer is closed');
+  }
+}

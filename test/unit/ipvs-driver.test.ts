@@ -1,0 +1,135 @@
+// The IPVS driver on a fake kernel (test/fakes/ipvsKernel.ts, which speaks bytes and enforces the
+// kernel's full-entry rules): the LoadBalancer contract, then what only IPVS does: one SET_DEST with
+// the whole field set for a weight change, foreign services left alone, the sorry server switched
+// without an empty moment, kernel refusals named, and a kernel without ip_vs.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { pino } from 'pino';
+import { LbError } from '../../adapters/lb/errors.js';
+import { openLoadBalancer } from '../../adapters/lb/index.js';
+import { createIpvsLb, detectIpvs } from '../../adapters/lb/ipvs.js';
+import type { LbService } from '../../adapters/lb/types.js';
+import { runLbContract } from '../contract/lb.contract.js';
+import { FakeIpvsKernel } from '../fakes/ipvsKernel.js';
+
+runLbContract('IPVS driver on a fake kernel', async () => {
+  const shared = new FakeIpvsKernel();
+  return {
+    create: () => createIpvsLb({ socket: shared }),
+    dataplane: async () => (await createIpvsLb({ socket: shared })).read(),
+    flushBehindBack: async () => shared.flush(),
+    kinds: ['NAT', 'DR', 'TUN'],
+    teardown: async () => {},
+  };
+});
+
+const web = (weights: number[], extra: Partial<LbService> = {}): LbService => ({
+  match: { kind: 'address', address: '10.0.0.100', port: 80, protocol: 'TCP' },
+  family: 4,
+  algo: 'wlc',
+  persistence: { timeoutS: 60 },
+  destinations: weights.map((weight, i) => ({ address: `10.0.0.${i + 1}`, port: 80, weight, kind: 'NAT' as const })),
+  ...extra,
+});
+
+describe('IPVS driver specifics', () => {
+  it('a weight change is one SET_DEST carrying the whole field set; re-applying sends nothing', async () => {
+    const kernel = new FakeIpvsKernel();
+    const lb = await createIpvsLb({ socket: kernel });
+    await lb.apply({ services: [web([1, 1, 2])] });
+    assert.deepEqual(kernel.log.filter((l) => !l.cmd.startsWith('GET')).map((l) => [l.cmd, l.full]), [
+      ['NEW_SERVICE', true],
+      ['NEW_DEST', true],
+      ['NEW_DEST', true],
+      ['NEW_DEST', true],
+    ]);
+    kernel.log.length = 0;
+    await lb.apply({ services: [web([1, 5, 2])] });
+    assert.deepEqual(kernel.log.filter((l) => !l.cmd.startsWith('GET')), [{ cmd: 'SET_DEST', service: true, dest: true, full: true }]);
+    kernel.log.length = 0;
+    assert.deepEqual((await lb.apply({ services: [web([1, 5, 2])] })).changes, []);
+    assert.deepEqual(kernel.log.map((l) => l.cmd), ['GET_SERVICE', 'GET_DEST']);
+  });
+
+  it('leaves services it did not make alone, and close() removes only its own', async () => {
+    const kernel = new FakeIpvsKernel();
+    const other = await createIpvsLb({ socket: kernel });
+    const foreign: LbService = { ...web([1]), match: { kind: 'fwmark', fwmark: 99 } };
+    await other.apply({ services: [foreign] });
+    const lb = await createIpvsLb({ socket: kernel });
+    const r = await lb.apply({ services: [web([1, 1])] });
+    assert.ok(!r.changes.some((c) => c.kind === 'service.removed'), JSON.stringify(r.changes));
+    assert.equal((await lb.read()).services.length, 2, 'read() shows the whole kernel');
+    await lb.apply({ services: [] });
+    await lb.close();
+    assert.deepEqual([...kernel.services.keys()], ['2 fwmark 99']);
+  });
+
+  it('switches to the sorry server by adding it before removing the rest, and back', async () => {
+    const kernel = new FakeIpvsKernel();
+    const lb = await createIpvsLb({ socket: kernel });
+    const sorry = { address: '10.0.0.9', port: 80, kind: 'NAT' as const };
+    await lb.apply({ services: [web([1, 1], { sorry })] });
+    kernel.log.length = 0;
+    const down = await lb.apply({ services: [web([], { sorry })] });
+    assert.deepEqual(kernel.log.filter((l) => !l.cmd.startsWith('GET')).map((l) => l.cmd), ['NEW_DEST', 'DEL_DEST', 'DEL_DEST']);
+    assert.deepEqual(down.changes.map((c) => c.kind).sort(), ['destination.removed', 'destination.removed', 'service.changed']);
+    assert.deepEqual((await lb.read()).services[0]?.sorry, sorry);
+    kernel.log.length = 0;
+    await lb.apply({ services: [web([1], { sorry })] });
+    assert.deepEqual(kernel.log.filter((l) => !l.cmd.startsWith('GET')).map((l) => l.cmd), ['NEW_DEST', 'DEL_DEST']);
+    assert.equal((await lb.read()).services[0]?.sorry, undefined);
+  });
+
+  it('names what the kernel refused', async () => {
+    const kernel = new FakeIpvsKernel();
+    const lb = await createIpvsLb({ socket: kernel });
+    kernel.failNext = { cmd: 'NEW_DEST', errno: 22 };
+    await assert.rejects(lb.apply({ services: [web([1])] }), (e: unknown) => {
+      assert.ok(e instanceof LbError);
+      assert.equal(e.code, 'KERNEL_REJECTED');
+      assert.equal(e.message, 'NEW_DEST 10.0.0.1:80 in TCP 10.0.0.100:80: EINVAL');
+      assert.deepEqual(e.detail, { service: 'TCP 10.0.0.100:80', destination: '10.0.0.1:80', errno: 'EINVAL' });
+      return true;
+    });
+    // the next apply carries on from what the kernel holds
+    const r = await lb.apply({ services: [web([1])] });
+    assert.deepEqual(r.changes.map((c) => c.kind), ['destination.added']);
+  });
+
+  it('a socket failure is NETLINK, naming the request', async () => {
+    const kernel = new FakeIpvsKernel();
+    const lb = await createIpvsLb({ socket: kernel });
+    kernel.close();
+    await assert.rejects(lb.read(), (e: unknown) => e instanceof LbError && e.code === 'NETLINK' && e.message.startsWith('GET_SERVICE'));
+  });
+
+  it('without ip_vs: createIpvsLb rejects NO_IPVS and detectIpvs says why', async () => {
+    const kernel = new FakeIpvsKernel();
+    kernel.present = false;
+    await assert.rejects(createIpvsLb({ socket: kernel }), (e: unknown) => e instanceof LbError && e.code === 'NO_IPVS');
+    assert.deepEqual(await detectIpvs(() => kernel), { available: false, reason: 'kernel has no IPVS (ip_vs module absent)' });
+    assert.deepEqual(await detectIpvs(() => new FakeIpvsKernel()), { available: true });
+    assert.deepEqual(await detectIpvs(() => { throw new Error('EPERM'); }), { available: false, reason: 'cannot open a generic netlink socket: EPERM' });
+  });
+});
+
+describe('driver choice', () => {
+  it('IPVS when the kernel has it, else nftables with the reason; lb_driver forces one', async () => {
+    const infos: string[] = [];
+    const log = pino({}, { write: (line: string) => void infos.push((JSON.parse(line) as { msg: string }).msg) });
+    const auto = await openLoadBalancer({ ipvs: { socket: new FakeIpvsKernel() }, log });
+    assert.equal(auto.lb.driver, 'ipvs');
+    const absent = new FakeIpvsKernel();
+    absent.present = false;
+    const fallback = await openLoadBalancer({ ipvs: { socket: absent }, log });
+    assert.equal(fallback.lb.driver, 'nftables');
+    assert.equal(fallback.reason, 'kernel has no IPVS (ip_vs module absent); using nftables');
+    assert.equal((await openLoadBalancer({ driver: 'nftables', ipvs: { socket: new FakeIpvsKernel() } })).lb.driver, 'nftables');
+    await assert.rejects(openLoadBalancer({ driver: 'ipvs', ipvs: { socket: absent } }), (e: unknown) => e instanceof LbError && e.code === 'NO_IPVS');
+    assert.deepEqual(infos, [
+      'load balancer: ipvs (the kernel has IPVS)',
+      'load balancer: nftables (kernel has no IPVS (ip_vs module absent); using nftables)',
+    ]);
+  });
+});
