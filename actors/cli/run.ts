@@ -14,15 +14,17 @@ import { Control } from '../control.js';
 import { serveControl } from '../../adapters/control/unix.js';
 import { DEFAULT_CONTROL_SOCKET } from '../../adapters/control/types.js';
 import { dumpState, dumpStats } from '../dumps.js';
+import { isLoopback, parseListen, serveHttp, type HttpServer } from '../../adapters/http/server.js';
+import { loadHttpToken } from '../../adapters/http/token.js';
+import type { NatsExport } from '../../adapters/nats/export.js';
+import { DaemonHealth } from '../health.js';
+import { createMetrics, type Metrics } from '../metrics.js';
 import { createNotifier } from '../../adapters/service/notify.js';
 import { claimPidfile, DEFAULT_PIDFILE, type Pidfile } from '../../adapters/service/pidfile.js';
 import { daemonChild, detach, withoutDaemonFlag } from '../../adapters/service/detach.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-const LATER: Record<string, string> = {
-  http: 'the HTTP listener is issue #8',
-};
 
 export async function run(args: readonly string[]): Promise<number> {
   let opts;
@@ -40,6 +42,7 @@ export async function run(args: readonly string[]): Promise<number> {
         cluster: { type: 'string' },
         control: { type: 'string' },
         http: { type: 'string' },
+        'http-token-file': { type: 'string' },
         daemon: { type: 'boolean' },
         pidfile: { type: 'string' },
         'log-file': { type: 'string' },
@@ -50,9 +53,28 @@ export async function run(args: readonly string[]): Promise<number> {
     process.stderr.write(`vigil run: ${(err as Error).message}\n(see vigil run --help)\n`);
     return 2;
   }
-  for (const k of Object.keys(LATER)) {
-    if (opts[k as keyof typeof opts] !== undefined) {
-      process.stderr.write(`vigil run: --${k} is not available in this version yet (${LATER[k]})\n`);
+  // the HTTP listener's address and token are checked before anything is opened
+  let httpToken: string | undefined;
+  if (opts['http-token-file'] !== undefined && opts.http === undefined) {
+    process.stderr.write('vigil run: --http-token-file goes with --http\n');
+    return 2;
+  }
+  if (opts.http !== undefined) {
+    let host: string;
+    try {
+      host = parseListen(opts.http).host;
+    } catch (err) {
+      process.stderr.write(`vigil run: --http ${opts.http}: ${(err as Error).message}\n`);
+      return 2;
+    }
+    try {
+      httpToken = loadHttpToken(opts['http-token-file']);
+    } catch (err) {
+      process.stderr.write(`vigil run: ${(err as Error).message}\n`);
+      return ExitCode.cannotRun;
+    }
+    if (!httpToken && !isLoopback(host)) {
+      process.stderr.write(`vigil run: --http ${opts.http} is not a loopback address: it needs a token (--http-token-file FILE, mode 0600, or VIGIL_HTTP_TOKEN)\n`);
       return 2;
     }
   }
@@ -109,8 +131,22 @@ export async function run(args: readonly string[]): Promise<number> {
     import('../resume.js'),
   ]);
   const g = loaded.config.global;
+  // the data plane for virtual servers: IPVS when the kernel has it, else nftables (or lb_driver)
+  let lb: import('../../adapters/lb/types.js').LoadBalancer | undefined;
   if (loaded.config.virtualServers.length) {
-    log.warn(`${loaded.config.virtualServers.length} virtual_server block(s) are checked but not run in this version: health checkers and the load balancer are issue #6`);
+    const { openLoadBalancer } = await import('../../adapters/lb/index.js');
+    const { nftablesProblems } = await import('../../adapters/lb/config.js');
+    try {
+      lb = (await openLoadBalancer({ ...(g.lbDriver ? { driver: g.lbDriver } : {}), log: log.child({ actor: 'lb' }) })).lb;
+    } catch (err) {
+      process.stderr.write(`vigil run: cannot open the load balancer: ${(err as Error).message}\n`);
+      return ExitCode.cannotRun;
+    }
+    if (lb.driver === 'nftables') {
+      for (const vs of loaded.config.virtualServers) {
+        for (const p of nftablesProblems(vs)) log.error(`${vs.loc.file}:${vs.loc.line}:${vs.loc.col}: virtual_server ${vs.address ?? vs.fwmark ?? vs.group}: ${p}`);
+      }
+    }
   }
   const bus = new Bus(g.routerId ?? hostname().split('.')[0] ?? 'vigil');
 
@@ -148,7 +184,7 @@ export async function run(args: readonly string[]): Promise<number> {
 
   // NATS JetStream export: drains the journal (the outbox) in order; never in VRRP's way.
   const servers = opts.nats ? opts.nats.split(',') : g.vigil.natsServers;
-  let natsExport: { close(): Promise<void> } | undefined;
+  let natsExport: NatsExport | undefined;
   if (servers?.length) {
     if (!journal) {
       process.stderr.write('vigil run: --nats needs the journal (its outbox); remove --no-journal or fix the journal path\n');
@@ -170,15 +206,19 @@ export async function run(args: readonly string[]): Promise<number> {
     });
   }
   const load = (f: string) => loadConfig(f, { host: nodeHost, ...(opts['config-id'] ? { configId: opts['config-id'] } : {}) });
+  const vrrpNet = createRawVrrpNet({ log });
   const daemon = new Daemon(loaded.config, {
-    net: createRawVrrpNet({ log }),
+    net: vrrpNet,
     ip: createIpNet(),
     log,
     bus,
     ...(resume ? { resume } : {}),
+    ...(lb ? { lb } : {}),
     version: VERSION,
     configFile: file,
   });
+  // ready from daemon.started until daemon.stopping (/readyz)
+  const health = new DaemonHealth(bus);
   // a daemon lives until it is told to stop, even with no socket open (every instance in FAULT
   // waiting for its interface, or nothing to run yet): signal handlers alone do not keep Node up
   const keepAlive = setInterval(() => undefined, 1 << 30);
@@ -207,6 +247,39 @@ export async function run(args: readonly string[]): Promise<number> {
       return ExitCode.cannotRun;
     }
   }
+  // the optional HTTP listener: /metrics, /healthz, /readyz and the control API (token rules: adapters/http)
+  let httpServer: HttpServer | undefined;
+  let metrics: Metrics | undefined;
+  if (opts.http !== undefined) {
+    const m = (metrics = createMetrics({
+      daemon,
+      version: VERSION,
+      health: health.report,
+      vrrpNet: () => vrrpNet.stats(),
+      ...(journal ? { journal: () => journal } : {}),
+      ...(natsExport ? { nats: natsExport } : {}),
+    }));
+    try {
+      httpServer = await serveHttp({
+        listen: opts.http,
+        ...(httpToken ? { token: httpToken } : {}),
+        handler: control.handle,
+        metrics: () => m.text(),
+        metricsContentType: m.contentType,
+        health: health.report,
+        log: log.child({ actor: 'http' }),
+      });
+      log.info(`HTTP listener on ${httpServer.address}`);
+    } catch (err) {
+      process.stderr.write(`vigil run: --http ${opts.http}: ${(err as Error).message}\n`);
+      m.close();
+      await controlServer?.close();
+      await journal?.close();
+      await lock?.release();
+      clearInterval(keepAlive);
+      return ExitCode.cannotRun;
+    }
+  }
   // keepalived's signals: HUP reloads (checked first, the old config stays on error), USR1 dumps
   // the state and USR2 the counters to files (keepalived.md §6)
   process.on('SIGHUP', () => {
@@ -223,6 +296,11 @@ export async function run(args: readonly string[]): Promise<number> {
       notifier.stopping(`stopping on ${sig}`);
       daemon
         .stop()
+        .then(() => httpServer?.close())
+        .then(() => {
+          metrics?.close();
+          health.close();
+        })
         .then(() => controlServer?.close())
         .then(() => natsExport?.close())
         .then(() => journal?.close())
@@ -243,6 +321,8 @@ export async function run(args: readonly string[]): Promise<number> {
   } catch (err) {
     log.error({ err }, `cannot start: ${(err as Error).message}`);
     await daemon.stop().catch(() => undefined);
+    await httpServer?.close();
+    metrics?.close();
     clearInterval(keepAlive);
     return ExitCode.cannotRun;
   }
