@@ -42,6 +42,7 @@ export class Control {
       startedAt: new Date(this.startedAt).toISOString(),
       instances: d.status(),
       syncGroups: [...d.groups].map(([name, a]) => ({ name, state: String(a.getSnapshot().value) })),
+      ...(d.lvs ? { virtualServers: d.lvs.status(), loadBalancer: d.lb ? { driver: d.lb.driver, failures: d.lb.failures } : null } : {}),
       ...(this.deps.extra?.() ?? {}),
     };
   }
@@ -105,10 +106,36 @@ export class Control {
       }
       case 'priority':
         return this.priority(req, peer);
+      case 'drain':
+      case 'restore':
+        return this.drain(req, peer);
       default:
-        return { ok: false, error: `unknown command '${req.cmd}' (known: status, reload, config-test, priority, ping)` };
+        return { ok: false, error: `unknown command '${req.cmd}' (known: status, reload, config-test, priority, drain, restore, ping)` };
     }
   };
+
+  /** maintenance: drain a real server (weight 0, established connections go on) or restore it */
+  private drain(req: ControlRequest, peer: string): ControlReply {
+    const { daemon } = this.deps;
+    const vs = req.virtualServer;
+    const rs = req.realServer;
+    const error =
+      typeof vs !== 'string' || typeof rs !== 'string'
+        ? '"virtualServer" and "realServer" must name them as vigil status shows them (e.g. 10.0.0.100:80/tcp and 10.0.0.1:80)'
+        : !daemon.lvs
+          ? 'no virtual_server is running'
+          : daemon.lvs.drain(vs, rs, req.cmd === 'drain');
+    daemon.bus.publish('operator', typeof vs === 'string' ? vs : '-', 'operator.command', {
+      command: req.cmd,
+      ...(typeof vs === 'string' && typeof rs === 'string' ? { instance: `${vs} ${rs}` } : {}),
+      by: peer,
+      ok: !error,
+      ...(error ? { error } : {}),
+    });
+    if (error) return { ok: false, error };
+    this.deps.log.warn({ virtualServer: vs, realServer: rs, by: peer }, `operator ${req.cmd === 'drain' ? 'drained' : 'restored'} ${rs as string} in ${vs as string}`);
+    return { ok: true, virtualServers: daemon.lvs!.status().filter((x) => x.virtualServer === vs) };
+  }
 
   /** maintenance: set an instance's priority (1-254), or `null` to restore the configured one */
   private priority(req: ControlRequest, peer: string): ControlReply {

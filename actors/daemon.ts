@@ -12,6 +12,11 @@ import { Bus } from './bus.js';
 import type { Logger } from './log.js';
 import type { Clock } from './clock.js';
 import { TrackerSet } from './trackers.js';
+import { createProber, type Prober } from '../adapters/checkers/index.js';
+import type { LoadBalancer } from '../adapters/lb/types.js';
+import { LbActor } from './lb.js';
+import { LvsSet } from './lvs.js';
+import { virtualServerName } from '../machines/lvs-input.js';
 import { resolveAll, vipKey, VrrpInstanceActor, type ResolvedInstance } from './vrrp.js';
 
 export interface DaemonPorts {
@@ -30,6 +35,12 @@ export interface DaemonPorts {
   readonly clock?: Clock;
   /** track scripts' runner (a fake in unit tests; default: the spawn server) */
   readonly runner?: ConstructorParameters<typeof TrackerSet>[1]['runner'];
+  /** health probes (default: adapters/checkers' createProber) */
+  readonly prober?: Prober;
+  /** the data plane for virtual servers; without one, checkers run and tables are only published */
+  readonly lb?: LoadBalancer;
+  /** the LB actor's reconciliation period (default 5 s) */
+  readonly lbReconcileMs?: number;
 }
 
 /** What a reload did; also the data of the `daemon.reloaded` event. */
@@ -45,6 +56,8 @@ export interface ReloadReport {
   /** instances untouched */
   unchanged: number;
   syncGroups: { added: string[]; removed: string[]; replaced: string[] };
+  /** virtual servers: unchanged ones keep their checkers and state, changed ones restart */
+  virtualServers: { added: string[]; removed: string[]; replaced: string[]; unchanged: number };
   /** the trackers were restarted from their last states (their config changed), or kept running */
   trackers: 'kept' | 'restarted';
   configFile?: string;
@@ -69,6 +82,10 @@ export class Daemon {
   private readonly groupWiring = new Map<string, (() => void)[]>();
   private stopping: Promise<void> | undefined;
   private trackers: TrackerSet | undefined;
+  /** health checkers and virtual servers, and the data plane they drive (when configured) */
+  lvs: LvsSet | undefined;
+  lb: LbActor | undefined;
+  private prober: Prober | undefined;
   private firewall: VipFirewall | undefined;
   /** reloads (and stop) run one at a time, in the order asked */
   private queue: Promise<unknown> = Promise.resolve();
@@ -107,7 +124,31 @@ export class Daemon {
     // hold the instance in INIT until they report)
     for (const i of this.instances.values()) await i.start();
     await this.trackers.start();
+    this.startLvs(this.config);
     this.bus.publish('daemon', this.bus.node, 'daemon.started', this.lifecycle());
+  }
+
+  /** virtual servers and their checkers; ha_suspend follows the VRRP states on the bus */
+  private startLvs(config: KeepalivedConfig): void {
+    if (this.lvs || !config.virtualServers.length) return;
+    const { log } = this.ports;
+    if (this.ports.lb) {
+      this.lb = new LbActor({ lb: this.ports.lb, bus: this.bus, log: log.child({ actor: 'lb' }), ...(this.ports.lbReconcileMs !== undefined ? { reconcileMs: this.ports.lbReconcileMs } : {}) });
+      this.lb.groups = config.virtualServerGroups;
+    } else log.warn('no load balancer: virtual servers are checked, their tables only published');
+    this.prober = this.ports.prober ?? createProber({ ...(config.global.scriptUser ? { scriptUser: config.global.scriptUser } : {}), trackFiles: config.trackFiles });
+    this.lvs = new LvsSet(config, {
+      bus: this.bus,
+      log,
+      prober: this.prober,
+      onTable: (vs, name, entries, cause) => this.lb?.update(vs, name, entries, cause),
+      ...(this.ports.clock ? { clock: this.ports.clock } : {}),
+    });
+    this.bus.subscribe((e) => {
+      if (e.type === 'vrrp.state') this.lvs?.vrrpState(e.name, String((e.data as { to?: string }).to));
+    });
+    for (const i of this.instances.values()) if (i.state() === 'MASTER') this.lvs.vrrpState(i.name, 'MASTER');
+    this.lvs.start();
   }
 
   private ensureFirewall(resolved: readonly ResolvedInstance[]) {
@@ -202,6 +243,7 @@ export class Daemon {
       changed: [],
       unchanged: 0,
       syncGroups: { added: [], removed: [], replaced: [] },
+      virtualServers: { added: [], removed: [], replaced: [], unchanged: 0 },
       trackers: 'kept',
       durationMs: 0,
       ...(configFile ?? this._configFile ? { configFile: configFile ?? this._configFile! } : {}),
@@ -298,6 +340,13 @@ export class Daemon {
       }
     }
 
+    if (this.lvs) {
+      if (this.lb) this.lb.groups = next.virtualServerGroups;
+      report.virtualServers = this.lvs.reload(next, (name) => this.lb?.remove(name));
+    } else {
+      this.startLvs(next);
+      report.virtualServers.added = next.virtualServers.map((vs) => virtualServerName(vs));
+    }
     if (trackersChanged) this.trackers = this.createTrackers(next, carry);
     const seeds = (name: string): TrackerStatus[] => (trackersChanged || fresh.some((f) => f.name === name) ? this.trackers!.initial(name) : []);
     for (const inst of fresh) inst.seedTrackers(seeds(inst.name));
@@ -329,11 +378,15 @@ export class Daemon {
       this.ports.log.info('Stopping');
       this.bus.publish('daemon', this.bus.node, 'daemon.stopping', this.lifecycle());
       this.trackers?.stop();
+      this.lvs?.stop();
       await Promise.all([...this.instances.values()].map((i) => i.shutdown()));
       for (const name of [...this.groups.keys()]) {
         this.groups.get(name)!.send({ type: 'shutdown' });
         this.dropGroup(name);
       }
+      // the VIPs have moved on: now the virtual services can go
+      await this.lb?.close();
+      await this.prober?.close();
       await this.firewall?.close();
       await this.ports.net.close();
       await this.ports.ip.close();

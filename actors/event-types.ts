@@ -2,10 +2,13 @@
 // Schema (docs/events.schema.json, generated from this file; a test fails when it is stale) and
 // docs/events.md. Add a type here before publishing it.
 import type { ReloadReport } from './daemon.js';
+import type { LbChange } from '../adapters/lb/types.js';
 import type { DropReason } from '../adapters/vrrp/types.js';
 import type { SyncGroupEmitted } from '../machines/sync-group.machine.js';
 import type { TrackScriptEmitted } from '../machines/track-script.machine.js';
 import type { VrrpEmitted } from '../machines/vrrp.machine.js';
+import type { CheckerEmitted } from '../machines/checker.machine.js';
+import type { VirtualServerEmitted } from '../machines/virtual-server.machine.js';
 
 type Of<U, T> = Extract<U, { type: T }>;
 
@@ -74,6 +77,16 @@ export interface OperatorCommand {
   error?: string;
 }
 
+/** The load balancer changed the data plane (actors/lb.ts); `drift`: a repair of an outside change. */
+export type LbChangeEvent = LbChange & { driver: string; drift: boolean };
+
+/** The load balancer could not apply the table (first failure, then every 60th); retried on the reconciliation timer. */
+export interface LbErrorEvent {
+  driver: string;
+  error: string;
+  failures: number;
+}
+
 export interface EventMap {
   'vrrp.state': Of<VrrpEmitted, 'vrrp.state'>;
   'vrrp.priority': Of<VrrpEmitted, 'vrrp.priority'>;
@@ -89,6 +102,15 @@ export interface EventMap {
   'daemon.reloaded': ReloadReport;
   'daemon.reload-failed': ReloadFailed;
   'operator.command': OperatorCommand;
+  'checker.state': Of<CheckerEmitted, 'checker.state'>;
+  'checker.weight': Of<CheckerEmitted, 'checker.weight'>;
+  'vs.rs': Of<VirtualServerEmitted, 'vs.rs'>;
+  'vs.weight': Of<VirtualServerEmitted, 'vs.weight'>;
+  'vs.quorum': Of<VirtualServerEmitted, 'vs.quorum'>;
+  'vs.table': Of<VirtualServerEmitted, 'vs.table'>;
+  'vs.drain': Of<VirtualServerEmitted, 'vs.drain'>;
+  'lb.change': LbChangeEvent;
+  'lb.error': LbErrorEvent;
 }
 
 export type EventType = keyof EventMap;

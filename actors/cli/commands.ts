@@ -39,13 +39,13 @@ Exit codes (compatible with keepalived -t):
   },
   {
     name: 'run',
-    summary: 'run the VRRP instances and sync groups of a config (checkers and load balancer: issue #6)',
+    summary: 'run a config: VRRP instances, sync groups, health checkers and the load balancer',
     load: () => import('./run.js'),
     help: `Usage: vigil run -f FILE [-i ID] [-l LEVEL] [--nats URL] [--journal FILE] [--control SOCKET] [--http HOST:PORT] [--daemon]
 
 Check FILE exactly as 'vigil config-test' does (any error: not started, same exit code), then run
-its VRRP instances and sync groups in the foreground, logging JSON lines (pino) to stdout in
-keepalived's words ("(VI_1) Entering MASTER STATE").
+its VRRP instances, sync groups, health checkers and virtual servers in the foreground, logging
+JSON lines (pino) to stdout in keepalived's words ("(VI_1) Entering MASTER STATE").
 
 Options:
   -f, --file FILE        config file (default /etc/keepalived/keepalived.conf)
@@ -59,7 +59,11 @@ Options:
       --cluster NAME     first subject token: vigil.<cluster>.<node>.… (default 'default', or vigil_cluster)
       --control SOCKET   the control API's unix socket, mode 0600 (default /run/vigil/control.sock;
                          'none' for no socket); another vigil answering on it refuses the start
-      --http H:P         (issue #8; refused in this version)
+      --http [HOST:]PORT an HTTP listener (default host 127.0.0.1): /metrics (Prometheus, see
+                         docs/metrics.md), /healthz, /readyz, /api/status, and POST /api/reload,
+                         /api/config-test, /api/priority. Without a token it is loopback-only and
+                         read-only; any other address needs a token
+      --http-token-file FILE  the bearer token (mode 0600, owned by root; or VIGIL_HTTP_TOKEN)
       --daemon           detach once ready (exit 0; the daemon's exit code if it fails first)
       --pidfile FILE     write the pid (default /run/vigil.pid with --daemon); a live vigil there
                          refuses the start
@@ -128,6 +132,28 @@ maintenance, or 'restore' to return to the configured priority (trackers still a
 Goes through the instance's state machine as a priority change and is audited as an
 operator.command event. Kept across reloads that keep the instance; not persisted: a restart
 (or a reload that replaces the instance) forgets it.
+`,
+  },
+  {
+    name: 'drain',
+    summary: 'maintenance: take a real server out of rotation (weight 0, connections go on)',
+    load: async () => ({ run: (await import('./drain.js')).command('drain') }),
+    help: `Usage: vigil drain VIRTUAL_SERVER REAL_SERVER [--control SOCKET] [--json]
+
+Set the real server's weight to 0 in the running load balancer: it takes no new connections,
+established ones go on (quiescing). Its checkers keep running; 'vigil restore' puts it back at
+its checked weight. Names as 'vigil status' shows them, e.g.
+  vigil drain 10.0.0.100:80/tcp 192.168.1.11:80
+Audited as an operator.command event. Not persisted across a restart.
+`,
+  },
+  {
+    name: 'restore',
+    summary: 'maintenance: put a drained real server back in rotation',
+    load: async () => ({ run: (await import('./drain.js')).command('restore') }),
+    help: `Usage: vigil restore VIRTUAL_SERVER REAL_SERVER [--control SOCKET] [--json]
+
+Undo 'vigil drain': the real server gets its checked weight back (if its checkers say it is up).
 `,
   },
   {

@@ -40,6 +40,13 @@ export function formatStatus(s: Status): string {
   const trackers = new Map<string, string>();
   for (const i of s.instances) for (const t of i.trackers) if (t.kind !== 'interface') trackers.set(`${t.kind} ${t.name}`, t.status);
   for (const [k, st] of trackers) lines.push(`tracker ${k}: ${st}`);
+  for (const vs of s.virtualServers ?? []) {
+    lines.push(`virtual server ${vs.virtualServer}: quorum ${vs.quorum}${vs.sorryServer ? `, sorry server ${vs.sorryServer}` : ''}`);
+    for (const rs of vs.realServers) {
+      lines.push(`  ${rs.realServer.padEnd(24)} ${rs.alive ? 'UP  ' : 'DOWN'} weight ${rs.weight}${rs.drained ? ' (drained)' : ''}${rs.failed ? ` failed: ${rs.failed.join(', ')}` : ''}`);
+    }
+  }
+  if (s.loadBalancer) lines.push(`load balancer: ${s.loadBalancer.driver}${s.loadBalancer.failures ? ` (${s.loadBalancer.failures} failed applies)` : ''}`);
   return lines.join('\n') + '\n';
 }
 

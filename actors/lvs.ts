@@ -1,0 +1,248 @@
+// The health-checking half of keepalived: every virtual_server as an actor of
+// machines/virtual-server.machine.ts, every checker of its real servers as an actor of
+// machines/checker.machine.ts probing through adapters/checkers (one Prober for all: sockets on
+// the event loop, MISC_CHECK scripts through the spawn server). Checker results flow to their
+// virtual server; its transitions go to the bus and its destination table to the LB actor
+// (actors/lb.ts). ha_suspend follows the VRRP instances that hold the virtual address.
+import { createActor, fromCallback, type Actor } from 'xstate';
+import type { KeepalivedConfig, VirtualServer } from '../adapters/config/model.js';
+import { probeTimeoutMs, type Prober } from '../adapters/checkers/index.js';
+import { checkerMachine, type CheckerEmitted, type ProbeInput } from '../machines/checker.machine.js';
+import { checkerInput, realServerKey, virtualServerInput, virtualServerName } from '../machines/lvs-input.js';
+import { virtualServerMachine, type TableEntry, type VirtualServerEmitted } from '../machines/virtual-server.machine.js';
+import type { Bus, BusEvent } from './bus.js';
+import type { Clock } from './clock.js';
+import type { Logger } from './log.js';
+
+export interface LvsPorts {
+  readonly bus: Bus;
+  readonly log: Logger;
+  readonly prober: Prober;
+  /** a virtual server's destinations changed (and once at start): the LB actor's input */
+  readonly onTable?: (vs: VirtualServer, name: string, entries: readonly TableEntry[], cause: BusEvent) => void;
+  readonly clock?: Clock;
+  /** warmup draws (keepalived: warmup × random()); a fixed value in tests */
+  readonly random?: () => number;
+}
+
+/**
+ * The longest one HTTP/SMTP probe may take: keepalived bounds each phase (connect, each read) by
+ * connect_timeout, so the machine's backstop allows a few phases before it gives up on the probe.
+ */
+const PHASES = { HTTP_GET: 4, SSL_GET: 5, SMTP_CHECK: 5 } as Record<string, number>;
+
+interface RunningVs {
+  readonly vs: VirtualServer;
+  readonly name: string;
+  readonly actor: Actor<typeof virtualServerMachine>;
+  readonly checkers: Actor<typeof checkerMachine>[];
+  /** the VIP whose VRRP mastership gates the checks (ha_suspend) */
+  readonly address?: string;
+}
+
+export class LvsSet {
+  private readonly running: RunningVs[] = [];
+  /** VRRP instance → its VIP addresses; and the instances currently MASTER */
+  private readonly vipsOf = new Map<string, readonly string[]>();
+  private readonly masters = new Set<string>();
+
+  constructor(
+    private config: KeepalivedConfig,
+    private readonly ports: LvsPorts,
+  ) {
+    for (const i of config.instances) this.vipsOf.set(i.name, i.vips.map((v) => v.address));
+  }
+
+  start(): void {
+    const { log } = this.ports;
+    for (const vs of this.config.virtualServers) this.startVs(vs);
+    if (this.running.length) {
+      const checkers = this.running.reduce((n, r) => n + r.checkers.length, 0);
+      log.info(`Starting health checkers: ${this.running.length} virtual server(s), ${checkers} checker(s)`);
+    }
+  }
+
+  private startVs(vs: VirtualServer): void {
+    const { bus, log, clock } = this.ports;
+    const name = virtualServerName(vs);
+    const actor = createActor(virtualServerMachine, { input: virtualServerInput(vs), id: `vs:${name}`, ...(clock ? { clock } : {}) });
+    const checkers: Actor<typeof checkerMachine>[] = [];
+    /** the last checker event per real server: what a virtual server's reaction continues */
+    let lastCause: BusEvent | undefined;
+    actor.on('*', (e: VirtualServerEmitted) => this.onVsEvent(vs, name, e, lastCause, checkers));
+    actor.subscribe({ error: (err) => log.error({ err }, `virtual server ${name}: machine error`) });
+
+    for (const rs of vs.realServers) {
+      rs.checkers.forEach((ck, index) => {
+        if (ck.type === 'BFD_CHECK') {
+          log.warn(`${name} ${realServerKey(rs.address, rs.port ?? vs.port)}: BFD_CHECK is not supported; the checker is ignored`);
+          return;
+        }
+        const target = {
+          address: rs.address,
+          ...(rs.port ?? vs.port ? { port: rs.port ?? vs.port! } : {}),
+          family: rs.family,
+          ...(rs.virtualhost ?? vs.virtualhost ? { virtualhost: rs.virtualhost ?? vs.virtualhost! } : {}),
+        };
+        const timeoutMs = probeTimeoutMs(ck);
+        const prober = this.ports.prober;
+        const probe = fromCallback<{ type: 'none' }, ProbeInput>(({ sendBack }) => {
+          const ac = new AbortController();
+          void prober.probe(ck, target, { signal: ac.signal, timeoutMs }).then((r) => {
+            if (!ac.signal.aborted) sendBack({ type: 'check.result', ...r });
+          });
+          return () => ac.abort();
+        });
+        const warmup = ck.resolved?.warmupMs ?? 0;
+        const input = checkerInput(vs, rs, index, { warmupOffsetMs: Math.floor((this.ports.random ?? Math.random)() * warmup) });
+        // the machine's backstop, above the probe's own timeouts (MISC: misc_timeout plus the kill)
+        const backstop = ck.type === 'MISC_CHECK' ? timeoutMs + 2000 : timeoutMs * (PHASES[ck.type] ?? 1) + 500;
+        const c = createActor(checkerMachine.provide({ actors: { probe } }), {
+          input: { ...input, probeTimeoutMs: backstop },
+          id: `checker:${input.id}`,
+          ...(clock ? { clock } : {}),
+        });
+        c.on('*', (e: CheckerEmitted) => {
+          if (e.type === 'checker.activity') return;
+          if (e.type === 'checker.state') {
+            // keepalived: "TCP connection to [10.0.0.1]:tcp:80 success." / "... failed after 3 retries."
+            if (e.to !== e.from || e.first) log.info({ checker: e.checker, from: e.from, to: e.to, cause: e.cause, detail: e.detail }, `${e.checker}: ${e.to === 'up' ? 'UP' : 'DOWN'} (${e.cause})`);
+            lastCause = bus.publish('checker', e.checker, 'checker.state', { ...e });
+          } else if (e.type === 'checker.weight') {
+            lastCause = bus.publish('checker', e.checker, 'checker.weight', { ...e });
+          }
+          actor.send(e);
+        });
+        c.subscribe({ error: (err) => log.error({ err }, `checker ${input.id}: machine error`) });
+        checkers.push(c);
+      });
+    }
+    const address = vs.kind === 'address' ? vs.address : undefined;
+    this.running.push({ vs, name, actor, checkers, ...(address ? { address } : {}) });
+    actor.start();
+    for (const c of checkers) c.start();
+    if (vs.haSuspend) this.applyHaSuspend(this.running.at(-1)!);
+  }
+
+  private onVsEvent(vs: VirtualServer, name: string, e: VirtualServerEmitted, cause: BusEvent | undefined, checkers: Actor<typeof checkerMachine>[]) {
+    const { bus, log } = this.ports;
+    const link = cause ? { cause: cause.id, correlation: cause.correlation } : {};
+    switch (e.type) {
+      case 'vs.rs':
+        // keepalived: "Removing service [10.0.0.1]:tcp:80 from VS [10.0.0.100]:tcp:80"
+        if (!e.initial || e.state === 'down') log.info({ vs: name, rs: e.rs, state: e.state, cause: e.cause }, e.state === 'up' ? `Adding service ${e.rs} to VS ${name}` : `Removing service ${e.rs} from VS ${name}`);
+        bus.publish('vs', name, 'vs.rs', { ...e }, link);
+        return;
+      case 'vs.quorum':
+        log.info({ vs: name, weight: e.weight, quorum: e.quorum }, e.state === 'up' ? `Gained quorum ${e.quorum}+${e.hysteresis}=${e.threshold} <= ${e.weight} for VS ${name}` : `Lost quorum ${e.quorum}-${e.hysteresis}=${e.threshold} > ${e.weight} for VS ${name}`);
+        bus.publish('vs', name, 'vs.quorum', { ...e }, link);
+        return;
+      case 'vs.weight':
+        bus.publish('vs', name, 'vs.weight', { ...e }, link);
+        return;
+      case 'vs.drain':
+        bus.publish('vs', name, 'vs.drain', { ...e }, link);
+        return;
+      case 'vs.table': {
+        const ev = bus.publish('vs', name, 'vs.table', { ...e }, link);
+        this.ports.onTable?.(vs, name, e.entries, ev);
+        return;
+      }
+      case 'vs.suspend':
+      case 'vs.resume':
+        log.info(`VS ${name}: checks ${e.type === 'vs.suspend' ? 'suspended (not VRRP master for its address)' : 'resumed'}`);
+        for (const c of checkers) c.send({ type: e.type === 'vs.suspend' ? 'pause' : 'resume' });
+        return;
+      case 'vs.ignored':
+        log.debug({ vs: name, event: e.event, reason: e.reason }, `VS ${name} ignored ${e.event}: ${e.reason}`);
+        return;
+    }
+  }
+
+  /** a VRRP instance changed state: ha_suspend virtual servers follow the instance holding their address */
+  vrrpState(instance: string, state: string): void {
+    if (state === 'MASTER') this.masters.add(instance);
+    else this.masters.delete(instance);
+    for (const r of this.running) if (r.vs.haSuspend) this.applyHaSuspend(r);
+  }
+
+  private applyHaSuspend(r: RunningVs): void {
+    if (!r.address) return;
+    const master = [...this.masters].some((i) => this.vipsOf.get(i)?.includes(r.address!));
+    r.actor.send({ type: master ? 'vrrp.master' : 'vrrp.not-master' });
+  }
+
+  /** operator: drain (weight 0, entry kept) or restore a real server */
+  drain(vsName: string, rs: string, drained: boolean): string | undefined {
+    const r = this.running.find((x) => x.name === vsName);
+    if (!r) return `no virtual_server '${vsName}' (running: ${this.running.map((x) => x.name).join(', ') || 'none'})`;
+    const keys = Object.keys(r.actor.getSnapshot().context.rs);
+    if (!keys.includes(rs)) return `virtual_server ${vsName} has no real_server '${rs}' (it has: ${keys.join(', ')})`;
+    r.actor.send({ type: drained ? 'rs.drain' : 'rs.restore', rs });
+    return undefined;
+  }
+
+  status() {
+    return this.running.map((r) => {
+      const c = r.actor.getSnapshot().context;
+      return {
+        virtualServer: r.name,
+        quorum: c.quorumUp ? 'up' : 'down',
+        ...(c.sorry ? { sorryServer: realServerKey(c.sorry.address, c.sorry.port ?? undefined) } : {}),
+        realServers: Object.values(c.rs).map((rs) => ({
+          realServer: rs.key,
+          alive: rs.failed.length === 0,
+          weight: rs.weight,
+          ...(rs.failed.length ? { failed: [...rs.failed] } : {}),
+          ...(rs.drained ? { drained: true } : {}),
+        })),
+        table: (c.table ?? []).map((t) => ({ destination: realServerKey(t.address, t.port ?? undefined), weight: t.weight, ...(t.sorry ? { sorry: true } : {}) })),
+      };
+    });
+  }
+
+  /**
+   * A reload: virtual servers whose configuration is unchanged keep their actors and checkers (and
+   * so their state); changed ones are stopped and started again; removed ones stop. Returns the
+   * names, and calls `onRemoved` for each virtual server no longer run (its LB entries go).
+   */
+  reload(next: KeepalivedConfig, onRemoved: (name: string) => void): { added: string[]; removed: string[]; replaced: string[]; unchanged: number } {
+    const out = { added: [] as string[], removed: [] as string[], replaced: [] as string[], unchanged: 0 };
+    const key = (vs: VirtualServer) => JSON.stringify(vs, (k, x: unknown) => (k === 'loc' ? undefined : x));
+    const nextByName = new Map(next.virtualServers.map((vs) => [virtualServerName(vs), vs]));
+    for (const r of [...this.running]) {
+      const n = nextByName.get(r.name);
+      if (n && key(n) === key(r.vs)) {
+        out.unchanged++;
+        continue;
+      }
+      this.stopOne(r);
+      if (n) out.replaced.push(r.name);
+      else {
+        out.removed.push(r.name);
+        onRemoved(r.name);
+      }
+    }
+    this.config = next;
+    this.vipsOf.clear();
+    for (const i of next.instances) this.vipsOf.set(i.name, i.vips.map((v) => v.address));
+    for (const [name, vs] of nextByName) {
+      if (this.running.some((r) => r.name === name)) continue;
+      if (!out.replaced.includes(name)) out.added.push(name);
+      this.startVs(vs);
+    }
+    return out;
+  }
+
+  private stopOne(r: RunningVs): void {
+    for (const c of r.checkers) c.stop();
+    r.actor.send({ type: 'stop' });
+    r.actor.stop();
+    this.running.splice(this.running.indexOf(r), 1);
+  }
+
+  /** checkers stop (their running probes are cancelled); virtual servers announce omega's DOWNs */
+  stop(): void {
+    for (const r of [...this.running]) this.stopOne(r);
+  }
+}

@@ -1,0 +1,132 @@
+// The LB actor (actors/lb.ts) over the fake data plane: virtual server tables in, one coalesced
+// apply per tick, changes published with the cause's chain, drift repaired by the reconciliation,
+// a failed apply published and retried, entries removed on close.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Bus, type BusEvent } from '../../actors/bus.js';
+import { LbActor, servicesOf } from '../../actors/lb.js';
+import { silentLogger } from '../../actors/log.js';
+import type { TableEntry } from '../../machines/virtual-server.machine.js';
+import { FakeLoadBalancer } from '../fakes/lb.js';
+import { parse } from '../helpers.js';
+
+const conf = `virtual_server 10.0.0.100 80 {
+  delay_loop 5
+  lb_algo wrr
+  lb_kind NAT
+  protocol TCP
+  persistence_timeout 300
+  sorry_server 10.0.1.9 8080
+  real_server 10.0.1.1 80 {
+    weight 3
+    TCP_CHECK {
+    }
+  }
+  real_server 10.0.1.2 80 {
+    weight 1
+    lvs_method NAT
+    TCP_CHECK {
+    }
+  }
+}
+virtual_server_group G {
+  10.0.0.101-102 443
+  fwmark 7
+}
+virtual_server group G {
+  lb_algo rr
+  protocol TCP
+  real_server 10.0.1.1 443 {
+    weight 1
+  }
+}
+`;
+
+const entry = (address: string, port: number, weight: number, sorry = false): TableEntry => ({ key: `${address}:${port}`, address, port, weight, sorry });
+
+function setup() {
+  const r = parse(conf);
+  assert.deepEqual(r.diagnostics.filter((d) => d.severity === 'error'), []);
+  const bus = new Bus('n1');
+  const events: BusEvent[] = [];
+  bus.subscribe((e) => events.push(e));
+  const lb = new FakeLoadBalancer();
+  const actor = new LbActor({ lb, bus, log: silentLogger(), reconcileMs: 0 });
+  actor.groups = r.config.virtualServerGroups;
+  return { config: r.config, bus, events, lb, actor };
+}
+
+test('services from the config: persistence, sorry server, groups expanded to their entries', () => {
+  const { config } = setup();
+  const [vs, group] = config.virtualServers;
+  const s = servicesOf(vs!);
+  assert.deepEqual(s, [{ match: { kind: 'address', address: '10.0.0.100', port: 80, protocol: 'TCP' }, family: 4, algo: 'wrr', persistence: { timeoutS: 300 }, sorry: { address: '10.0.1.9', port: 8080, kind: 'NAT' } }]);
+  const g = servicesOf(group!, config.virtualServerGroups).map((x) => x.match);
+  assert.deepEqual(g, [
+    { kind: 'address', address: '10.0.0.101', port: 443, protocol: 'TCP' },
+    { kind: 'address', address: '10.0.0.102', port: 443, protocol: 'TCP' },
+    { kind: 'fwmark', fwmark: 7 },
+  ]);
+});
+
+test('table changes in one tick are one apply; each change is an event continuing its cause', async () => {
+  const { config, bus, events, lb, actor } = setup();
+  const vs = config.virtualServers[0]!;
+  const cause = bus.publish('vs', 'x', 'vs.table', { type: 'vs.table', vs: 'x', entries: [], sorry: false });
+  actor.update(vs, 'a', [entry('10.0.1.1', 80, 3), entry('10.0.1.2', 80, 1)], cause);
+  actor.update(vs, 'a', [entry('10.0.1.1', 80, 3), entry('10.0.1.2', 80, 0)], cause);
+  await actor.settled();
+  assert.equal(lb.applies, 1);
+  const changes = events.filter((e) => e.type === 'lb.change');
+  assert.deepEqual(changes.map((e) => [e.data.kind, e.data.destination ?? null, e.data.weight ?? null]), [
+    ['service.added', null, null],
+    ['destination.added', '10.0.1.1:80', 3],
+    ['destination.added', '10.0.1.2:80', 0],
+  ]);
+  assert.ok(changes.every((e) => e.cause === cause.id && e.correlation === cause.correlation && e.data.drift === false));
+  // the sorry server entry of the machine's table goes into the service's sorry slot, not the destinations
+  actor.update(vs, 'a', [entry('10.0.1.9', 8080, 1, true)]);
+  await actor.settled();
+  const svc = (await lb.read()).services[0]!;
+  assert.deepEqual(svc.destinations, []);
+  assert.equal(svc.sorry?.address, '10.0.1.9');
+});
+
+test('drift: reconciliation repairs an outside flush and says so', async () => {
+  const r = parse(conf);
+  const bus = new Bus('n1');
+  const events: BusEvent[] = [];
+  bus.subscribe((e) => events.push(e));
+  const lb = new FakeLoadBalancer();
+  const actor = new LbActor({ lb, bus, log: silentLogger(), reconcileMs: 20 });
+  actor.update(r.config.virtualServers[0]!, 'a', [entry('10.0.1.1', 80, 3)]);
+  await actor.settled();
+  const before = events.length;
+  lb.flushBehindBack();
+  const t0 = Date.now();
+  while (!events.slice(before).some((e) => e.type === 'lb.change') && Date.now() - t0 < 2000) await new Promise((res) => setTimeout(res, 10));
+  const repaired = events.slice(before).filter((e) => e.type === 'lb.change');
+  assert.ok(repaired.length >= 2, 'service and destination re-added');
+  assert.ok(repaired.every((e) => e.data.drift === true));
+  assert.equal((await lb.read()).services[0]?.destinations.length, 1);
+  await actor.close();
+  assert.deepEqual((await lb.read().catch(() => ({ services: [] }))).services, []);
+});
+
+test('a failed apply is an lb.error event; the next change applies everything', async () => {
+  const { config, events, lb, actor } = setup();
+  const vs = config.virtualServers[0]!;
+  lb.failNextApply();
+  actor.update(vs, 'a', [entry('10.0.1.1', 80, 3)]);
+  await actor.settled();
+  assert.deepEqual(events.filter((e) => e.type === 'lb.error').map((e) => e.data.failures), [1]);
+  assert.equal(actor.failures, 1);
+  actor.update(vs, 'a', [entry('10.0.1.1', 80, 2)]);
+  await actor.settled();
+  assert.equal(actor.failures, 0);
+  assert.equal((await lb.read()).services[0]?.destinations[0]?.weight, 2);
+  // a virtual server removed by a reload leaves the data plane
+  actor.remove('a');
+  await actor.settled();
+  assert.deepEqual((await lb.read()).services, []);
+});
