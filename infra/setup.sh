@@ -12,10 +12,12 @@ cd "$root"
 # Debian packages later parts of the test suite and the demo use: nats-server (event backbone),
 # nftables (the load balancer testable without IPVS), tcpdump/arping (namespace tests),
 # keepalived (interop and benchmarks), iproute2 (VIPs), ipvsadm (IPVS driver), ping (VIP reachability),
-# tshark (decodes our packets as a third party would).
+# tshark (decodes our packets as a third party would), haproxy (the checker benchmark's baseline),
+# chromium (the dashboard's browser tests, driven by playwright-core).
 need=()
 for pair in nats-server:nats-server nft:nftables tcpdump:tcpdump arping:arping \
-            keepalived:keepalived ip:iproute2 ipvsadm:ipvsadm ping:iputils-ping tshark:tshark; do
+            keepalived:keepalived ip:iproute2 ipvsadm:ipvsadm ping:iputils-ping tshark:tshark \
+            haproxy:haproxy chromium:chromium; do
   cmd=${pair%%:*} pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || [[ -x /usr/sbin/$cmd ]] || need+=("$pkg")
 done
@@ -25,8 +27,8 @@ if ((${#need[@]})); then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >/dev/null
     apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-    # keepalived's package starts a service; vigil's tests run their own copies.
-    if command -v systemctl >/dev/null 2>&1; then systemctl disable --now keepalived >/dev/null 2>&1 || true; fi
+    # keepalived's and haproxy's packages start services; vigil's tests and benches run their own copies.
+    if command -v systemctl >/dev/null 2>&1; then systemctl disable --now keepalived haproxy >/dev/null 2>&1 || true; fi
   else
     say "missing ${need[*]} (not root or no apt-get): tests that need them will skip and say why"
   fi
