@@ -4,6 +4,7 @@
 import * as path from 'node:path';
 import type { Diagnostics, Loc } from './diagnostics.js';
 import type { HostInfo } from './host.js';
+import { nftablesProblems } from '../lb/config.js';
 import type { Checker, KeepalivedConfig, ScriptSpec, VirtualServer, VrrpInstance } from './model.js';
 import { suggest } from './schema.js';
 
@@ -44,7 +45,7 @@ export function resolve(cfg: KeepalivedConfig): void {
 export function check(cfg: KeepalivedConfig, d: Diagnostics, opts: CheckOptions = {}): void {
   checkInstances(cfg, d, opts);
   checkReferences(cfg, d);
-  checkVirtualServers(cfg, d);
+  checkVirtualServers(cfg, d, opts.host);
   if (opts.host) checkScripts(cfg, d, opts.host);
 }
 
@@ -248,7 +249,17 @@ function vsName(vs: VirtualServer): string {
   return `${vs.family === 6 ? `[${vs.address}]` : vs.address}:${vs.port ?? 0}/${vs.protocol.toLowerCase()}`;
 }
 
-function checkVirtualServers(cfg: KeepalivedConfig, d: Diagnostics): void {
+function checkVirtualServers(cfg: KeepalivedConfig, d: Diagnostics, host?: HostInfo): void {
+  // the nftables driver does NAT only: what it cannot carry is an error with lb_driver nftables,
+  // and a warning where nftables will be the default because this host's kernel has no IPVS
+  const nft = cfg.global.lbDriver === 'nftables' ? 'error' : cfg.global.lbDriver === undefined && host?.hasIpvs?.() === false ? 'warning' : undefined;
+  if (nft) {
+    for (const vs of cfg.virtualServers) {
+      for (const p of nftablesProblems(vs)) {
+        d[nft]('nftables-unsupported', `virtual_server ${vsName(vs)}: ${p}`, vs.loc, nft === 'warning' ? 'this host has no IPVS (ip_vs), so vigil will balance with nftables; run it where ip_vs is loaded, or change the virtual server' : undefined);
+      }
+    }
+  }
   const seen = new Map<string, Loc>();
   const groups = new Map(cfg.virtualServerGroups.map((g) => [g.name, g]));
   for (const vs of cfg.virtualServers) {
@@ -275,6 +286,14 @@ function checkVirtualServers(cfg: KeepalivedConfig, d: Diagnostics): void {
 }
 
 function checkChecker(ck: Checker, d: Diagnostics): void {
+  // Node sockets cannot bind to a device or set a firewall mark, nor can the raw ICMP socket bind
+  const unsupported = [
+    ...(ck.bindIf ? ['bind_if (the check runs without binding to the interface)'] : []),
+    ...(ck.fwmark ? ['fwmark (the check runs without a firewall mark)'] : []),
+    ...(ck.type === 'PING_CHECK' && ck.bindTo ? ['bindto on PING_CHECK (the ping leaves from the routed source address)'] : []),
+  ];
+  for (const u of unsupported) d.warning('checker-unsupported', `${ck.type}: vigil does not support ${u}`, ck.loc);
+  if (ck.type === 'FILE_CHECK' && ck.dynamic) d.warning('checker-unsupported', 'FILE_CHECK: dynamic has no effect: the weight is always applied (as keepalived 2.2.7 does, which documents but never parses it)', ck.loc);
   const r = ck.resolved;
   if (!r) return;
   if (ck.type !== 'MISC_CHECK' && ck.type !== 'FILE_CHECK' && r.connectTimeoutMs > r.delayLoopMs) {

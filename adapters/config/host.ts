@@ -21,9 +21,21 @@ export interface HostInfo {
   stat(p: string): ScriptStat | undefined;
   /** Resolve a command name through PATH; absolute names are returned as they are. */
   which(cmd: string): string | undefined;
+  /** whether the kernel has IPVS (the default load balancer); undefined: unknown */
+  hasIpvs?(): boolean | undefined;
 }
 
 export const nodeHost: HostInfo = {
+  hasIpvs() {
+    // loaded, or loadable on demand as the IPVS driver's first netlink call would do
+    if (fs.existsSync('/proc/net/ip_vs')) return true;
+    try {
+      const release = os.release();
+      return fs.readdirSync(`/lib/modules/${release}/kernel/net/netfilter/ipvs`).some((f) => f.startsWith('ip_vs.ko'));
+    } catch {
+      return false;
+    }
+  },
   interfaces() {
     try {
       return new Set(fs.readdirSync('/sys/class/net'));

@@ -7,6 +7,8 @@ export function fakeHost(o: {
   files?: Record<string, Partial<ScriptStat>>;
   /** every absolute path not listed exists as a root-owned 0755 file (and its directories 0755) */
   allScriptsExist?: boolean;
+  /** the kernel has IPVS (absent: unknown) */
+  ipvs?: boolean;
 } = {}): HostInfo {
   const files = o.files ?? {};
   return {
@@ -19,6 +21,7 @@ export function fakeHost(o: {
       if (Object.keys(files).some((k) => k.startsWith(p + '/')) || p === '/') return { isFile: false, mode: 0o40755, uid: 0, gid: 0 };
       return undefined;
     },
+    hasIpvs: () => o.ipvs,
     which: (cmd) => (cmd.includes('/') ? cmd : files[`/usr/bin/${cmd}`] || o.allScriptsExist ? `/usr/bin/${cmd}` : undefined),
   };
 }
