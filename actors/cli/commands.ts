@@ -50,7 +50,11 @@ JSON lines (pino) to stdout in keepalived's words ("(VI_1) Entering MASTER STATE
 Options:
   -f, --file FILE        config file (default /etc/keepalived/keepalived.conf)
   -i, --config-id ID     the id @ID lines are matched against (default: host name up to the first '.')
-  -l, --log-level LEVEL  trace, debug, info (default), warn, error
+  -l, --log-level LEVEL  trace, debug, info (default), warn, error; per module after a comma:
+                         'info,lb=debug,vrrp=warn' (modules: vrrp, daemon, lb, control, http,
+                         nats, systemd)
+      --log-format FMT   json (default when stdout is not a terminal), pretty (default on a
+                         terminal), syslog (to /dev/log, facility daemon, ident vigil)
       --journal DIR      the event journal (default /var/lib/vigil/journal, or global_defs
                          vigil_journal); --no-journal keeps events in memory only
       --nats URL[,URL]   export every event to NATS JetStream (or global_defs vigil_nats_servers);

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { formatDiagnostic } from '../../adapters/config/format.js';
 import { nodeHost } from '../../adapters/config/host.js';
 import { ExitCode, loadConfig } from '../../adapters/config/index.js';
-import { createLogger } from '../log.js';
+import { createLogger, parseLevels } from '../log.js';
 import { hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -35,6 +35,7 @@ export async function run(args: readonly string[]): Promise<number> {
         file: { type: 'string', short: 'f' },
         'config-id': { type: 'string', short: 'i' },
         'log-level': { type: 'string', short: 'l' },
+        'log-format': { type: 'string' },
         nats: { type: 'string' },
         journal: { type: 'string' },
         'no-journal': { type: 'boolean' },
@@ -104,7 +105,34 @@ export async function run(args: readonly string[]): Promise<number> {
     parentNotifier.close();
     return code;
   }
-  const log = createLogger({ level: (opts['log-level'] as 'info' | undefined) ?? 'info' });
+  const levels = parseLevels(opts['log-level'] ?? 'info');
+  if (typeof levels === 'string') {
+    process.stderr.write(`vigil run: --log-level: ${levels}\n`);
+    return 2;
+  }
+  const format = opts['log-format'];
+  if (format !== undefined && format !== 'json' && format !== 'pretty' && format !== 'syslog') {
+    process.stderr.write(`vigil run: --log-format ${format}: use json, pretty or syslog\n`);
+    return 2;
+  }
+  let syslogSend: ((line: string) => boolean) | undefined;
+  if (format === 'syslog') {
+    // Node has no unix datagram sockets: the native addon sends to /dev/log
+    const { loadPacketAddon } = await import('../../adapters/ip/packet.js');
+    const loaded = loadPacketAddon();
+    const send = loaded.ok ? loaded.addon.sendUnixDgram : undefined;
+    if (!send) process.stderr.write('vigil run: --log-format syslog: the native addon is not built (infra/setup.sh builds it); logging JSON to stdout\n');
+    else
+      syslogSend = (line) => {
+        try {
+          send('/dev/log', Buffer.from(line));
+          return true;
+        } catch {
+          return false;
+        }
+      };
+  }
+  const log = createLogger({ level: levels, ...(format ? { format } : {}), ...(syslogSend ? { syslogSend } : {}) });
   // before the journal lock and the control socket: a second vigil is refused by the pidfile's name
   const pidfilePath = opts.pidfile ?? (child ? DEFAULT_PIDFILE : undefined);
   let pidfile: Pidfile | undefined;
