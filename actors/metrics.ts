@@ -11,8 +11,8 @@
 // `vrid`: `instance` would clash with the label Prometheus gives every target), so its dashboards
 // and alerts keep working; the rest is `vigil_*`. docs/metrics.md lists every metric.
 //
-// One collector per source. Checkers, real servers, the load balancer and the notifier (issues
-// #6/#7) add one `Collector` each to createMetrics.
+// One collector per source. The notifier (issue #7) will add its own
+// `Collector` to createMetrics.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { performance } from 'node:perf_hooks';
 import type { HealthReport } from '../adapters/http/server.js';
@@ -73,6 +73,7 @@ export function createMetrics(o: MetricsOptions): Metrics {
   const registry = new Registry();
   const collectors: Collector[] = [
     vrrpCollector(o.daemon),
+    lvsCollector(o.daemon),
     daemonCollector(o.daemon, o.version, o.health),
     ...(o.vrrpNet ? [vrrpNetCollector(o.vrrpNet)] : []),
     ...(o.journal ? [journalCollector(o.journal)] : []),
@@ -313,6 +314,56 @@ export function vrrpCollector(daemon: Daemon): Collector {
 }
 
 /** The daemon as a whole: up, version, reloads, operator commands, the bus. */
+/**
+ * Virtual servers, real servers, checkers and the load balancer (actors/lvs.ts, actors/lb.ts).
+ * vigil's own names: the keepalived exporters have no checker or real-server metrics (docs/metrics.md).
+ */
+export function lvsCollector(daemon: Daemon): Collector {
+  return (ctx) => {
+    const status = ctx.perScrape(() => daemon.lvs?.status() ?? []);
+    const transitions = new Map<string, number>();
+    const lbChanges = new Map<string, number>();
+    const off = daemon.bus.subscribe((be) => {
+      const e = be as unknown as VigilEvent;
+      if (e.type === 'checker.state' && e.data.from !== e.data.to) {
+        const k = `${e.data.checker}\u0000${e.data.to}`;
+        transitions.set(k, (transitions.get(k) ?? 0) + 1);
+      } else if (e.type === 'lb.change') {
+        const k = `${e.data.kind}\u0000${e.data.drift ? 'drift' : 'change'}`;
+        lbChanges.set(k, (lbChanges.get(k) ?? 0) + 1);
+      }
+    });
+    scrapedGauge(ctx, 'vigil_virtual_server_quorum_up', 'Virtual server: 1 while its quorum is up, 0 while down (the sorry server serves)', ['vs'], (put) => {
+      for (const v of status()) put({ vs: v.virtualServer }, v.quorum === 'up' ? 1 : 0);
+    });
+    scrapedGauge(ctx, 'vigil_real_server_up', 'Real server: 1 while all its checkers are up', ['vs', 'rs'], (put) => {
+      for (const v of status()) for (const r of v.realServers) put({ vs: v.virtualServer, rs: r.realServer }, r.alive ? 1 : 0);
+    });
+    scrapedGauge(ctx, 'vigil_real_server_weight', 'Real server: the weight in the load balancer (0: quiesced, inhibited or drained; absent: not in the table)', ['vs', 'rs', 'sorry'], (put) => {
+      for (const v of status()) for (const t of v.table) put({ vs: v.virtualServer, rs: t.destination, sorry: t.sorry ? '1' : '0' }, t.weight);
+    });
+    scrapedGauge(ctx, 'vigil_real_server_drained', 'Real server: 1 while an operator has drained it', ['vs', 'rs'], (put) => {
+      for (const v of status()) for (const r of v.realServers) put({ vs: v.virtualServer, rs: r.realServer }, r.drained ? 1 : 0);
+    });
+    scrapedCounter(ctx, 'vigil_checker_transitions_total', 'Checker state changes, by checker and the state entered', ['checker', 'to'], (put) => {
+      for (const [k, n] of transitions) {
+        const [checker = '', to = ''] = k.split('\u0000');
+        put({ checker, to }, n);
+      }
+    });
+    scrapedCounter(ctx, 'vigil_lb_changes_total', 'Data-plane changes made by the load balancer, by kind; origin drift: a repair of an outside change', ['kind', 'origin'], (put) => {
+      for (const [k, n] of lbChanges) {
+        const [kind = '', origin = ''] = k.split('\u0000');
+        put({ kind, origin }, n);
+      }
+    });
+    scrapedGauge(ctx, 'vigil_lb_apply_failures', 'Consecutive failed applies of the load-balancer table (0: in sync)', ['driver'], (put) => {
+      if (daemon.lb) put({ driver: daemon.lb.driver }, daemon.lb.failures);
+    });
+    return off;
+  };
+}
+
 export function daemonCollector(daemon: Daemon, version: string, health: () => HealthReport): Collector {
   return (ctx) => {
     const { registry } = ctx;

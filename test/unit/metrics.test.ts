@@ -260,3 +260,65 @@ test('optional sources: journal and NATS series only when given, read at scrape 
   health.close();
   await daemon.stop();
 });
+
+test('virtual servers: quorum, real servers up and their weights, checker transitions, LB changes', async () => {
+  const { FakeProber } = await import('../fakes/prober.js');
+  const { FakeLoadBalancer } = await import('../fakes/lb.js');
+  const clock = new SimulatedClock();
+  const text = `global_defs {
+  router_id lvs1
+}
+virtual_server 10.0.0.100 80 {
+  delay_loop 1
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  quorum 2
+  real_server 10.0.1.1 80 {
+    weight 1
+    TCP_CHECK {
+      connect_timeout 1
+      retry 0
+    }
+  }
+  real_server 10.0.1.2 80 {
+    weight 1
+    TCP_CHECK {
+      connect_timeout 1
+      retry 0
+    }
+  }
+}
+`;
+  const r = parse(text);
+  assert.deepEqual(r.diagnostics.filter((d) => d.severity === 'error'), []);
+  const prober = new FakeProber({ ok: true });
+  const lb = new FakeLoadBalancer();
+  const bus = new Bus('lvs1', () => clock.now());
+  const daemon = new Daemon(r.config, { net: createMemoryLan().net('lvs1', { eth0: ['10.0.0.1'] }), ip: new FakeIpNet(), log: silentLogger(), bus, clock, prober, lb, lbReconcileMs: 0 });
+  const health = new DaemonHealth(bus);
+  const metrics = createMetrics({ daemon, version: 't', health: health.report, processMetrics: false });
+  await daemon.start();
+  const step = async (ms: number) => {
+    for (let t = 0; t < ms; t += 50) {
+      clock.increment(50);
+      await new Promise((res) => setImmediate(res));
+    }
+  };
+  await step(3000);
+  prober.set({ address: '10.0.1.2', port: 80 }, { ok: false, detail: 'connect ECONNREFUSED' });
+  await step(3000);
+  await daemon.lb!.settled();
+  const m = parsePromText(await metrics.text());
+  const vs = { vs: '10.0.0.100:80/tcp' };
+  assert.equal(valueOf(m, 'vigil_virtual_server_quorum_up', vs), 0);
+  assert.equal(valueOf(m, 'vigil_real_server_up', { ...vs, rs: '10.0.1.1:80' }), 1);
+  assert.equal(valueOf(m, 'vigil_real_server_up', { ...vs, rs: '10.0.1.2:80' }), 0);
+  assert.equal(valueOf(m, 'vigil_real_server_weight', { ...vs, rs: '10.0.1.1:80', sorry: '0' }), 1);
+  assert.equal(valueOf(m, 'vigil_checker_transitions_total', { checker: '10.0.0.100:80/tcp 10.0.1.2:80 TCP_CHECK#0', to: 'down' }), 1);
+  assert.equal(valueOf(m, 'vigil_lb_changes_total', { kind: 'destination.added', origin: 'change' }), 2);
+  assert.equal(valueOf(m, 'vigil_lb_apply_failures', { driver: 'fake' }), 0);
+  await daemon.stop();
+  metrics.close();
+  health.close();
+});
