@@ -62,10 +62,19 @@ export class LvsSet {
     }
   }
 
-  private startVs(vs: VirtualServer): void {
+  /**
+   * `carry`: checker id → up, the health a previous run of this virtual server had (a reload): a
+   * checker that was down starts down (as `alpha`), so a replaced virtual server never sends
+   * traffic to a server it knew dead while its first checks run.
+   */
+  private startVs(vs: VirtualServer, carry?: ReadonlyMap<string, boolean>): void {
     const { bus, log, clock } = this.ports;
     const name = virtualServerName(vs);
-    const actor = createActor(virtualServerMachine, { input: virtualServerInput(vs), id: `vs:${name}`, ...(clock ? { clock } : {}) });
+    const base = virtualServerInput(vs);
+    const vsInput = carry
+      ? { ...base, realServers: base.realServers.map((rs) => ({ ...rs, checkers: rs.checkers.map((c) => (carry.has(c.id) ? { ...c, alpha: !carry.get(c.id) } : c)) })) }
+      : base;
+    const actor = createActor(virtualServerMachine, { input: vsInput, id: `vs:${name}`, ...(clock ? { clock } : {}) });
     const checkers: Actor<typeof checkerMachine>[] = [];
     /** the last checker event per real server: what a virtual server's reaction continues */
     let lastCause: BusEvent | undefined;
@@ -94,7 +103,8 @@ export class LvsSet {
           return () => ac.abort();
         });
         const warmup = ck.resolved?.warmupMs ?? 0;
-        const input = checkerInput(vs, rs, index, { warmupOffsetMs: Math.floor((this.ports.random ?? Math.random)() * warmup) });
+        const fresh = checkerInput(vs, rs, index, { warmupOffsetMs: Math.floor((this.ports.random ?? Math.random)() * warmup) });
+        const input = carry?.has(fresh.id) ? { ...fresh, alpha: !carry.get(fresh.id) } : fresh;
         // the machine's backstop, above the probe's own timeouts (MISC: misc_timeout plus the kill)
         const backstop = ck.type === 'MISC_CHECK' ? timeoutMs + 2000 : timeoutMs * (PHASES[ck.type] ?? 1) + 500;
         const c = createActor(checkerMachine.provide({ actors: { probe } }), {
@@ -210,12 +220,14 @@ export class LvsSet {
     const out = { added: [] as string[], removed: [] as string[], replaced: [] as string[], unchanged: 0 };
     const key = (vs: VirtualServer) => JSON.stringify(vs, (k, x: unknown) => (k === 'loc' ? undefined : x));
     const nextByName = new Map(next.virtualServers.map((vs) => [virtualServerName(vs), vs]));
+    const carry = new Map<string, boolean>();
     for (const r of [...this.running]) {
       const n = nextByName.get(r.name);
       if (n && key(n) === key(r.vs)) {
         out.unchanged++;
         continue;
       }
+      for (const c of r.checkers) carry.set(c.id.replace(/^checker:/, ''), c.getSnapshot().context.health.up);
       this.stopOne(r);
       if (n) out.replaced.push(r.name);
       else {
@@ -229,7 +241,7 @@ export class LvsSet {
     for (const [name, vs] of nextByName) {
       if (this.running.some((r) => r.name === name)) continue;
       if (!out.replaced.includes(name)) out.added.push(name);
-      this.startVs(vs);
+      this.startVs(vs, carry);
     }
     return out;
   }

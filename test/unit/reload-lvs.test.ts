@@ -1,0 +1,104 @@
+// Reloads and virtual servers (Daemon over fakes): an unchanged virtual server keeps its checkers
+// and state; a changed one restarts from the health its checkers had, so a real server known dead
+// never gets traffic while the new checkers run their first checks; a removed one leaves the
+// data plane; one added to a config without any starts the load balancer.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SimulatedClock } from 'xstate';
+import { Bus, type BusEvent } from '../../actors/bus.js';
+import { Daemon } from '../../actors/daemon.js';
+import { silentLogger } from '../../actors/log.js';
+import type { LbTable } from '../../adapters/lb/types.js';
+import { FakeLoadBalancer } from '../fakes/lb.js';
+import { FakeProber } from '../fakes/prober.js';
+import { createMemoryLan } from '../fakes/vrrpNet.js';
+import { FakeIpNet } from '../fakes/ipNet.js';
+import { parse } from '../helpers.js';
+
+const rs = (addr: string, checkers = 1) => `  real_server ${addr} 80 {
+    weight 1
+${'    TCP_CHECK {\n      connect_timeout 1\n      retry 0\n    }\n'.repeat(checkers)}  }
+`;
+const vs = (vip: string, body: string) => `virtual_server ${vip} 80 {
+  delay_loop 1
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+${body}}
+`;
+const conf = (...vss: string[]) => `global_defs {\n  router_id n1\n}\n${vss.join('')}`;
+
+async function start(text: string) {
+  const clock = new SimulatedClock();
+  const prober = new FakeProber({ ok: true });
+  const lb = new FakeLoadBalancer();
+  const applied: LbTable[] = [];
+  const apply = lb.apply.bind(lb);
+  lb.apply = async (t) => {
+    applied.push(t);
+    return apply(t);
+  };
+  const bus = new Bus('n1', () => clock.now());
+  const events: BusEvent[] = [];
+  bus.subscribe((e) => events.push(e));
+  const daemon = new Daemon(parse(text).config, { net: createMemoryLan().net('n1', { eth0: ['10.0.0.1'] }), ip: new FakeIpNet(), log: silentLogger(), bus, clock, prober, lb, lbReconcileMs: 0 });
+  await daemon.start();
+  const step = async (ms: number) => {
+    for (let t = 0; t < ms; t += 50) {
+      clock.increment(50);
+      await new Promise((res) => setImmediate(res));
+    }
+    await daemon.lb?.settled();
+  };
+  await step(2500);
+  return { daemon, prober, lb, applied, events, step };
+}
+
+/** the destinations with a positive weight of every table applied */
+const served = (tables: LbTable[]) => tables.map((t) => t.services.flatMap((s) => s.destinations.filter((d) => d.weight > 0).map((d) => d.address)).sort());
+
+test('a changed virtual server restarts from its checkers\' health: a dead server stays out', async () => {
+  const n = await start(conf(vs('10.0.0.100', rs('10.0.1.1') + rs('10.0.1.2'))));
+  n.prober.set({ address: '10.0.1.2', port: 80 }, { ok: false, detail: 'connect ECONNREFUSED' });
+  await n.step(2500);
+  assert.deepEqual(served([(await n.lb.read())]), [['10.0.1.1']]);
+  n.applied.length = 0;
+  // a checker added to 10.0.1.1: the virtual server's config changed
+  const report = await n.daemon.reload(parse(conf(vs('10.0.0.100', rs('10.0.1.1', 2) + rs('10.0.1.2')))).config);
+  assert.deepEqual(report.virtualServers, { added: [], removed: [], replaced: ['10.0.0.100:80/tcp'], unchanged: 0 });
+  await n.step(2500);
+  // never was 10.0.1.2 given traffic, not even before the new checkers' first results
+  for (const t of served(n.applied)) assert.ok(!t.includes('10.0.1.2'), JSON.stringify(served(n.applied)));
+  assert.deepEqual(served([await n.lb.read()]), [['10.0.1.1']]);
+  // and when it recovers, it comes back
+  n.prober.set({ address: '10.0.1.2', port: 80 }, { ok: true });
+  await n.step(2500);
+  assert.deepEqual(served([await n.lb.read()]), [['10.0.1.1', '10.0.1.2']]);
+  await n.daemon.stop();
+});
+
+test('unchanged virtual servers keep their checkers; removed ones leave the data plane', async () => {
+  const A = vs('10.0.0.100', rs('10.0.1.1'));
+  const B = vs('10.0.0.200', rs('10.0.2.1'));
+  const n = await start(conf(A, B));
+  const calls = n.prober.calls.length;
+  const before = n.events.length;
+  const report = await n.daemon.reload(parse(conf(A)).config);
+  assert.deepEqual(report.virtualServers, { added: [], removed: ['10.0.0.200:80/tcp'], replaced: [], unchanged: 1 });
+  await n.step(1000);
+  assert.deepEqual((await n.lb.read()).services.map((s) => (s.match.kind === 'address' ? s.match.address : '')), ['10.0.0.100']);
+  assert.ok(n.prober.calls.length > calls, 'the kept checker goes on');
+  // a virtual server that starts publishes its table at once: the kept one did not start again
+  assert.deepEqual(n.events.slice(before).filter((e) => e.type === 'vs.table').map((e) => e.name), []);
+  await n.daemon.stop();
+});
+
+test('virtual servers added by a reload to a config that had none start the load balancer', async () => {
+  const n = await start(conf());
+  assert.equal(n.daemon.lvs, undefined);
+  const report = await n.daemon.reload(parse(conf(vs('10.0.0.100', rs('10.0.1.1')))).config);
+  assert.deepEqual(report.virtualServers.added, ['10.0.0.100:80/tcp']);
+  await n.step(2500);
+  assert.deepEqual(served([await n.lb.read()]), [['10.0.1.1']]);
+  await n.daemon.stop();
+});
