@@ -35,12 +35,34 @@ const AF_INET = 2;
 const AF_INET6 = 10;
 const INFINITY_LIFE_TIME = 0xffffffff;
 /**
- * Requests in flight on the netlink socket. The kernel queues each request's ACK on our socket as
- * it handles the request; unbounded pipelining (1000 VIPs) overflows the receive buffer, and
- * netlink 0.3.0 aborts the process on the resulting ENOBUFS (see monitor.ts). 64 keeps the ACKs
- * far below the default buffer and costs nothing measurable (100 VIPs: same latency).
+ * Requests in flight on the netlink socket, across all callers. The kernel queues each request's
+ * reply on our socket as it handles the request; unbounded pipelining (1000 VIPs) overflows the
+ * receive buffer, and netlink 0.3.0 aborts the process on the resulting ENOBUFS (see monitor.ts).
+ * 64 keeps the replies far below the default buffer and costs nothing measurable (100 VIPs: same
+ * latency). The bound is per socket, not per call: 1000 instances each adding one VIP at the same
+ * moment are 1000 calls (bench/reload.ts aborted there while it was per call).
  */
 const WINDOW = 64;
+
+/** At most `limit` tasks running at once, the rest waiting in order; a finished task hands its slot on. */
+class Limiter {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(f: () => Promise<T>): Promise<T> {
+    if (this.active < this.limit) this.active++;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await f();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    }
+  }
+}
 
 /** `Promise.all(items.map(f))` with at most `limit` calls pending; results in input order. */
 async function mapLimit<T, R>(items: readonly T[], limit: number, f: (item: T, i: number) => Promise<R>): Promise<R[]> {
@@ -213,6 +235,8 @@ class NetlinkIpNet implements IpNet {
   private readonly linkWatchers = new Set<LinkWatcher>();
   private readonly addrWatchers = new Set<(e: AddressEvent) => void>();
   private readonly batches = new Map<Family, IpBatch>();
+  /** every request on `nl` goes through it */
+  private readonly inFlight = new Limiter(WINDOW);
   private readonly packet: PacketSender;
   private warnedNoAddon = false;
   private closed = false;
@@ -234,7 +258,7 @@ class NetlinkIpNet implements IpNet {
       const m = addressMessage(spec, index, 'add');
       if (!m.ok) return { spec, ok: false, error: m.error, detail: m.detail };
       try {
-        await this.nl.newAddress(m.msg.data, m.msg.attrs, { flags: FlagsNew.CREATE | FlagsNew.EXCL });
+        await this.inFlight.run(() => this.nl.newAddress(m.msg.data, m.msg.attrs, { flags: FlagsNew.CREATE | FlagsNew.EXCL }));
         return { spec, ok: true };
       } catch (err) {
         const code = errnoOf(err);
@@ -250,7 +274,7 @@ class NetlinkIpNet implements IpNet {
       const m = addressMessage({ ...spec, prefix }, index, 'del');
       if (!m.ok) return { spec, ok: false, error: m.error, detail: m.detail };
       try {
-        await this.nl.delAddress(m.msg.data, m.msg.attrs);
+        await this.inFlight.run(() => this.nl.delAddress(m.msg.data, m.msg.attrs));
         return { spec, ok: true };
       } catch (err) {
         return { spec, ok: false, error: errnoOf(err), detail: (err as Error).message };
@@ -340,7 +364,7 @@ class NetlinkIpNet implements IpNet {
   private async linkByName(dev: string): Promise<rt.LinkMessage | undefined> {
     if (!dev || dev.length >= 16) return undefined;
     try {
-      const [m] = await this.nl.getLink({}, { ifname: dev });
+      const [m] = await this.inFlight.run(() => this.nl.getLink({}, { ifname: dev }));
       if (m) this.learn(m);
       return m;
     } catch (err) {
@@ -508,11 +532,11 @@ class NetlinkIpNet implements IpNet {
     const link = Buffer.alloc(4);
     link.writeUInt32LE(parent, 0);
     try {
-      await this.nl.newLink(
+      await this.inFlight.run(() => this.nl.newLink(
         { flags: { up: true }, change: { up: true } },
         { ifname: spec.name, link, address: Buffer.from(mac), linkinfo: macvlanInfo() },
         { flags: FlagsNew.CREATE | FlagsNew.EXCL },
-      );
+      ));
       return { spec, ok: true };
     } catch (err) {
       const code = errnoOf(err);
@@ -526,7 +550,7 @@ class NetlinkIpNet implements IpNet {
     const index = idx.get(name);
     if (!index) return { spec: name, ok: true };
     try {
-      await this.nl.delLink({ index });
+      await this.inFlight.run(() => this.nl.delLink({ index }));
       return { spec: name, ok: true };
     } catch (err) {
       const code = errnoOf(err);
@@ -540,7 +564,7 @@ class NetlinkIpNet implements IpNet {
     if (this.closed) throw new IpError('ECLOSED', 'ip adapter closed');
     await this.ready;
     try {
-      return await f();
+      return await this.inFlight.run(f);
     } catch (err) {
       throw new IpError(errnoOf(err), `rtnetlink: ${(err as Error).message}`, { cause: err });
     }

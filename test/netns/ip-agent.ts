@@ -6,12 +6,12 @@
 // { id, ok: true, v, ms } (ms: time taken inside the agent) or { id, ok: false, e };
 // { ev: subId, v } for events of a watch started by the call with id subId; { log, o } for warnings.
 // Extra methods: watchLinks / watchAddresses (v = subId), unwatch(subId), ping (settles
-// subscriptions), bench(n, dev), children() (pids of our child processes), block(ms) (busy event
+// subscriptions), bench(n, dev, separate), children() (pids of our child processes), block(ms) (busy event
 // loop). The agent exits when stdin closes.
 import { readFileSync, readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createIpNet } from '../../adapters/ip/netlink.js';
-import type { VipSpec } from '../../adapters/ip/types.js';
+import type { IpOpResult, VipSpec } from '../../adapters/ip/types.js';
 
 const out = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
 const net = createIpNet({ log: { warn: (o: object, msg: string) => out({ log: msg, o }) } as never });
@@ -26,14 +26,18 @@ function children(): number[] {
   return pids;
 }
 
-/** add then remove n /32 addresses in one call each; ms per call */
-async function bench(n: number, dev: string): Promise<{ add: number; remove: number; ok: boolean; errors: string[] }> {
+/**
+ * add then remove n /32 addresses in one call each; ms per call. `separate`: n concurrent calls of
+ * one address each instead, as n instances entering MASTER in the same tick do.
+ */
+async function bench(n: number, dev: string, separate = false): Promise<{ add: number; remove: number; ok: boolean; errors: string[] }> {
   const list: VipSpec[] = Array.from({ length: n }, (_, i) => ({ address: `10.98.${(i >> 8) & 255}.${i & 255}`, prefix: 32, family: 4, dev }));
+  const each = async (f: (l: VipSpec[]) => Promise<IpOpResult[]>) => (separate ? (await Promise.all(list.map((s) => f([s])))).flat() : f(list));
   let t = performance.now();
-  const a = await net.addAddresses(list);
+  const a = await each((l) => net.addAddresses(l));
   const add = performance.now() - t;
   t = performance.now();
-  const r = await net.removeAddresses(list);
+  const r = await each((l) => net.removeAddresses(l));
   const remove = performance.now() - t;
   const errors = [...new Set([...a, ...r].flatMap((x) => (x.ok ? [] : [`${x.spec.address} ${x.error}`])))].slice(0, 5);
   return { add, remove, ok: errors.length === 0, errors };
@@ -46,7 +50,7 @@ async function call(id: number, m: string, a: unknown[]): Promise<unknown> {
     case 'watchLinks': subs.set(id, net.watchLinks((v) => out({ ev: id, v }))); return id;
     case 'watchAddresses': subs.set(id, net.watchAddresses((v) => out({ ev: id, v }))); return id;
     case 'unwatch': subs.get(a[0] as number)?.(); subs.delete(a[0] as number); return true;
-    case 'bench': return bench(a[0] as number, a[1] as string);
+    case 'bench': return bench(a[0] as number, a[1] as string, a[2] === true);
     case 'children': return children();
     case 'block': { // keep the event loop busy so that netlink notifications pile up in the kernel
       const end = Date.now() + (a[0] as number);

@@ -211,6 +211,15 @@ if (skip) {
       assert.equal((await a.addresses('eth0')).filter((x) => x.address.startsWith('10.98.')).length, 0);
     });
 
+    it('adds and removes 1000 addresses in 1000 concurrent calls (the bound is per socket, not per call)', async (t) => {
+      // 1000 instances entering MASTER in one tick: each adds its one VIP. With a per-call bound
+      // the replies overflowed the socket and netlink 0.3.0 aborted the process (the agent dies).
+      const r = await a.call<{ add: number; remove: number; ok: boolean; errors: string[] }>('bench', 1000, 'eth0', true);
+      assert.deepEqual(r.errors, []);
+      t.diagnostic(`1000 addresses in 1000 calls: add ${r.add.toFixed(1)} ms, remove ${r.remove.toFixed(1)} ms`);
+      assert.equal((await a.addresses('eth0')).filter((x) => x.address.startsWith('10.98.')).length, 0);
+    });
+
     it('sends every route through one long-lived ip process per family', async () => {
       /** the agent's `ip` children (tsx may have an esbuild child too) */
       const ipChildren = async () => {
