@@ -18,7 +18,7 @@ import { isLoopback, parseListen, serveHttp, type HttpServer } from '../../adapt
 import { loadHttpToken } from '../../adapters/http/token.js';
 import type { NatsExport } from '../../adapters/nats/export.js';
 import { DaemonHealth } from '../health.js';
-import { createMetrics, type Metrics } from '../metrics.js';
+import type { Metrics } from '../metrics.js';
 import { createNotifier } from '../../adapters/service/notify.js';
 import { claimPidfile, DEFAULT_PIDFILE, type Pidfile } from '../../adapters/service/pidfile.js';
 import { daemonChild, detach, withoutDaemonFlag } from '../../adapters/service/detach.js';
@@ -279,6 +279,8 @@ export async function run(args: readonly string[]): Promise<number> {
   let httpServer: HttpServer | undefined;
   let metrics: Metrics | undefined;
   if (opts.http !== undefined) {
+    // prom-client only when metrics are served (5 MB of a daemon's memory otherwise)
+    const { createMetrics } = await import('../metrics.js');
     const m = (metrics = createMetrics({
       daemon,
       version: VERSION,
