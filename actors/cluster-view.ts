@@ -51,7 +51,8 @@ export class ClusterFold {
     const key = `${e.node}\u0000${d.instance}`;
     const t = Date.parse(e.time);
     const prev = this.inst.get(key);
-    const changes = [...(prev?.changes ?? []), t];
+    // only the changes inside the window can count: a long-running fold stays bounded
+    const changes = [...(prev?.changes ?? []).filter((c) => t - c <= this.flapWindowMs), t];
     this.inst.set(key, {
       node: e.node,
       instance: d.instance,
@@ -64,6 +65,15 @@ export class ClusterFold {
       flapping: false,
       changes,
     });
+  }
+
+  /** an independent copy (the dashboard keeps copies as replay snapshots) */
+  clone(): ClusterFold {
+    const c = new ClusterFold(this.flapWindowMs, this.flapThreshold);
+    for (const [k, v] of this.inst) c.inst.set(k, { ...v, changes: [...v.changes] });
+    for (const n of this.stopped) c.stopped.add(n);
+    c.count = this.count;
+    return c;
   }
 
   view(now = Date.now()): ClusterView {

@@ -192,6 +192,15 @@ export class LvsSet {
     return undefined;
   }
 
+  /** the running actors (the dashboard shows where each stands on its chart) */
+  actors(): { kind: 'vs' | 'checker'; name: string; actor: Actor<typeof virtualServerMachine> | Actor<typeof checkerMachine> }[] {
+    return this.running.flatMap((r) => [
+      { kind: 'vs' as const, name: r.name, actor: r.actor },
+      // created with id `checker:<checker id>` (startVs), the id its events carry
+      ...r.checkers.map((c) => ({ kind: 'checker' as const, name: c.id.replace(/^checker:/, ''), actor: c })),
+    ]);
+  }
+
   status() {
     return this.running.map((r) => {
       const c = r.actor.getSnapshot().context;

@@ -29,6 +29,15 @@ cleanup() {
 }
 trap cleanup EXIT
 bash infra/lab.sh up 3
+# this host joins the lab's LAN (a veth into the bridge; it goes away with the lab's namespaces),
+# so a browser here reaches the dashboards
+ip link del vg-host 2>/dev/null || true  # left by a previous run whose namespaces are still being freed
+ip link add vg-host type veth peer name p0 netns vg-sw
+ip -n vg-sw link set p0 master br0 up
+ip addr add 10.99.0.1/24 dev vg-host
+ip link set vg-host up
+head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/token"
+chmod 600 "$work/token"
 for i in 1 2; do
   cat > "$work/h$i.conf" <<CONF
 global_defs {
@@ -47,7 +56,7 @@ vrrp_instance VI_1 {
 CONF
 done
 start() { # host
-  setsid ip netns exec "vg-h$1" node bin/vigil.js run -f "$work/h$1.conf" --journal "$work/journal-h$1" --control "$work/control-h$1.sock" >>"$work/h$1.log" 2>&1 &
+  setsid ip netns exec "vg-h$1" node bin/vigil.js run -f "$work/h$1.conf" --journal "$work/journal-h$1" --control "$work/control-h$1.sock" --http "10.99.0.1$1:9650" --http-token-file "$work/token" >>"$work/h$1.log" 2>&1 &
   pids[$1]=$!
   disown
 }
@@ -74,6 +83,8 @@ echo "-- starting vigil on host 1 (priority 150), then host 2 (priority 100)"
 start 1; wait_for 1 'Entering MASTER' 10
 start 2; wait_for 2 'Entering BACKUP' 10
 sleep 0.5; show
+echo "-- watch it on the dashboard: http://10.99.0.12:9650/#token=$(cat "$work/token")  (host 2; host 1 is 10.99.0.11)"
+if [[ -t 0 ]]; then read -rp "   open it, then press Enter for the failover " _; fi
 echo "-- host 3 pings 10.99.0.100 every 50 ms; host 1 fails: its link goes down and vigil is killed (no goodbye)"
 ip netns exec vg-h3 ping -i 0.05 -W 1 10.99.0.100 >"$work/ping.log" 2>&1 &
 ping_pid=$!

@@ -22,6 +22,7 @@ import type { Metrics } from '../metrics.js';
 import { createNotifier } from '../../adapters/service/notify.js';
 import { claimPidfile, DEFAULT_PIDFILE, type Pidfile } from '../../adapters/service/pidfile.js';
 import { daemonChild, detach, withoutDaemonFlag } from '../../adapters/service/detach.js';
+import type { Dashboard } from '../dashboard/routes.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -250,6 +251,8 @@ export async function run(args: readonly string[]): Promise<number> {
   // a daemon lives until it is told to stop, even with no socket open (every instance in FAULT
   // waiting for its interface, or nothing to run yet): signal handlers alone do not keep Node up
   const keepAlive = setInterval(() => undefined, 1 << 30);
+  // the web dashboard (with --http); declared before the control API, whose status shows its counters
+  let dashboard: Dashboard | undefined;
   const control = new Control({
     daemon,
     notifier,
@@ -258,6 +261,7 @@ export async function run(args: readonly string[]): Promise<number> {
     version: VERSION,
     extra: () => ({
       ...(journal ? { journal: { dir: journalDir, lastSeq: journal.lastSeq } } : {}),
+      ...(dashboard ? { dashboard: dashboard.stats() } : {}),
     }),
   });
   // the control socket: `vigil status`, `vigil reload`; a live one owned by another vigil refuses the start
@@ -281,6 +285,27 @@ export async function run(args: readonly string[]): Promise<number> {
   if (opts.http !== undefined) {
     // prom-client only when metrics are served (5 MB of a daemon's memory otherwise)
     const { createMetrics } = await import('../metrics.js');
+    // the web dashboard (issue #9) on the same listener; its cluster view reads the NATS stream
+    const [{ createDashboard }, { daemonActors }] = await Promise.all([import('../dashboard/routes.js'), import('../dashboard/live.js')]);
+    const cluster = servers?.length
+      ? (await import('../../adapters/nats/history.js')).natsEventLog({
+          servers,
+          stream: opts.stream ?? g.vigil.natsStream ?? 'VIGIL',
+          cluster: opts.cluster ?? g.vigil.cluster ?? 'default',
+          ...(g.vigil.natsCreds ? { credsFile: g.vigil.natsCreds } : {}),
+          ...(g.vigil.natsNkey ? { nkeyFile: g.vigil.natsNkey } : {}),
+          ...(g.vigil.natsTls ? { tls: g.vigil.natsTls } : {}),
+        })
+      : undefined;
+    dashboard = createDashboard({
+      node: bus.node,
+      bus,
+      ...(journal ? { journal } : {}),
+      status: () => control.status(),
+      actors: () => daemonActors(daemon),
+      ...(cluster ? { cluster } : {}),
+      log: log.child({ actor: 'dashboard' }),
+    });
     const m = (metrics = createMetrics({
       daemon,
       version: VERSION,
@@ -298,11 +323,13 @@ export async function run(args: readonly string[]): Promise<number> {
         metricsContentType: m.contentType,
         health: health.report,
         log: log.child({ actor: 'http' }),
+        routes: dashboard.routes,
       });
       log.info(`HTTP listener on ${httpServer.address}`);
     } catch (err) {
       process.stderr.write(`vigil run: --http ${opts.http}: ${(err as Error).message}\n`);
       m.close();
+      await dashboard.close();
       await controlServer?.close();
       await journal?.close();
       await lock?.release();
@@ -327,6 +354,7 @@ export async function run(args: readonly string[]): Promise<number> {
       daemon
         .stop()
         .then(() => httpServer?.close())
+        .then(() => dashboard?.close())
         .then(() => {
           metrics?.close();
           health.close();
@@ -352,6 +380,7 @@ export async function run(args: readonly string[]): Promise<number> {
     log.error({ err }, `cannot start: ${(err as Error).message}`);
     await daemon.stop().catch(() => undefined);
     await httpServer?.close();
+    await dashboard?.close();
     metrics?.close();
     clearInterval(keepAlive);
     return ExitCode.cannotRun;

@@ -12,6 +12,11 @@
 //   file as root and quotes its lines in the diagnostics);
 // - on loopback without a token the Host header must be an IP address or localhost, so a web page
 //   cannot read the API through DNS rebinding;
+// - a browser cannot put the token in a header for every request (EventSource cannot at all), so
+//   `POST /api/session {"token"}` checks it and sets a session cookie (HttpOnly: scripts cannot
+//   read it; SameSite=Strict: another site's page cannot make the browser send it). The cookie
+//   holds a hash of the token, not the token, and opens the read routes only: privileged ones
+//   still need the Authorization header, so a stolen cookie cannot reload or change priorities;
 // - bounded: a client slow to send its headers or its request is cut (timeouts), bodies are at most
 //   MAX_REQUEST_BYTES, at most `maxConnections` sockets are open. None of it touches VRRP: the
 //   listener only shares the event loop, and every handler is short or awaits.
@@ -42,6 +47,11 @@ export interface HttpLog {
 export type HttpReply = { readonly headers?: Readonly<Record<string, string>>; readonly status: number } & (
   | { readonly json: unknown }
   | { readonly text: string | Uint8Array; readonly contentType: string }
+  /**
+   * a long-lived response (server-sent events): the status and headers are sent at once, then
+   * `stream` owns the response until it ends it or the client goes (its 'close' event)
+   */
+  | { readonly stream: (res: http.ServerResponse) => void; readonly contentType: string }
 );
 
 export interface RouteContext {
@@ -49,6 +59,10 @@ export interface RouteContext {
   readonly peer: string;
   /** POST: the JSON object sent (fields checked against `Route.fields`); GET: empty */
   readonly body: Readonly<Record<string, unknown>>;
+  /** the query string's parameters */
+  readonly query: URLSearchParams;
+  /** the request's headers, names in lower case (e.g. `last-event-id`, `if-none-match`) */
+  readonly headers: Readonly<http.IncomingHttpHeaders>;
 }
 
 export interface Route {
@@ -56,7 +70,8 @@ export interface Route {
   /** matched exactly, without the query string */
   readonly path: string;
   /**
-   * open: never needs the token (probes); read: needs it when one is set; privileged: needs it,
+   * open: never needs the token (probes, the login, the dashboard's page and scripts, which hold no
+   * data); read: needs it when one is set (or the session cookie); privileged: needs it,
    * and is refused when no token is set
    */
   readonly access: 'open' | 'read' | 'privileged';
@@ -144,6 +159,21 @@ function bearer(header: string | undefined): string | undefined {
   return /^Bearer[ \t]+([\x21-\x7e]+)[ \t]*$/i.exec(header ?? '')?.[1];
 }
 
+/** The browser session's cookie (set by POST /api/session). */
+export const SESSION_COOKIE = 'vigil_session';
+
+/** The cookie's value for a token: a hash, so the cookie cannot be turned back into the token. */
+const sessionValue = (token: string) => createHash('sha256').update(`vigil-session\0${token}`).digest('hex');
+
+/** One cookie's value from a Cookie header. */
+function cookie(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
 /** Rate-limited logging without timers: the 1st, 2nd, 4th, 8th… occurrence. */
 const worthLogging = (n: number) => (n & (n - 1)) === 0;
 
@@ -202,7 +232,7 @@ function parseBody(buf: Buffer, fields: readonly string[]): { body: Record<strin
   return { body: v as Record<string, unknown> };
 }
 
-function builtinRoutes(o: HttpServerOptions): Route[] {
+function builtinRoutes(o: HttpServerOptions, login: (token: unknown, peer: string) => HttpReply): Route[] {
   /** a control command: the body's fields are its arguments; 422 when it is refused */
   const control =
     (cmd: string, succeeded: (r: ControlReply) => boolean = (r) => r.ok): Route['handle'] =>
@@ -235,6 +265,8 @@ function builtinRoutes(o: HttpServerOptions): Route[] {
     // the check ran, but a config with errors is still a refusal
     { method: 'POST', path: '/api/config-test', access: 'privileged', fields: ['file'], handle: control('config-test', (r) => r.ok && r.exitCode === 0) },
     { method: 'POST', path: '/api/priority', access: 'privileged', fields: ['instance', 'priority'], handle: control('priority') },
+    // open: it is where a browser proves it has the token
+    { method: 'POST', path: '/api/session', access: 'open', fields: ['token'], handle: ({ body, peer }) => login(body['token'], peer) },
   ];
 }
 
@@ -244,26 +276,47 @@ export async function serveHttp(opts: HttpServerOptions): Promise<HttpServer> {
     throw new HttpSetupError('TOKEN_REQUIRED', `--http ${opts.listen}: an address other than loopback needs a token (--http-token-file FILE or $VIGIL_HTTP_TOKEN)`);
   }
   const digest = opts.token ? sha256(opts.token) : undefined;
+  const session = opts.token ? sha256(sessionValue(opts.token)) : undefined;
   const t = { ...DEFAULT_HTTP_TIMEOUTS, ...opts.timeouts };
 
+  let authFailures = 0;
+  const refused = (peer: string, what: string) => {
+    if (worthLogging(++authFailures)) opts.log.warn({ peer, count: authFailures }, `HTTP ${what}: missing or wrong token (${authFailures} refused so far)`);
+  };
+  // both sides hashed to 32 bytes: the comparison takes the same time whatever the given length
+  const tokenMatches = (given: string) => timingSafeEqual(sha256(given), digest!);
+
+  const login = (token: unknown, peer: string): HttpReply => {
+    if (!digest) return { status: 200, json: { ok: true, session: false, note: 'no token is set: the read routes are open on loopback' } };
+    if (typeof token !== 'string' || !tokenMatches(token)) {
+      refused(peer, 'POST /api/session');
+      return fail(401, 'wrong token');
+    }
+    return {
+      status: 200,
+      json: { ok: true, session: true },
+      headers: { 'Set-Cookie': `${SESSION_COOKIE}=${sessionValue(opts.token!)}; HttpOnly; SameSite=Strict; Path=/` },
+    };
+  };
+
   const table = new Map<string, Map<string, Route>>();
-  for (const r of [...builtinRoutes(opts), ...(opts.routes ?? [])]) {
+  for (const r of [...builtinRoutes(opts, login), ...(opts.routes ?? [])]) {
     const byMethod = table.get(r.path) ?? new Map<string, Route>();
     if (byMethod.has(r.method)) throw new Error(`HTTP route ${r.method} ${r.path} is defined twice`);
     table.set(r.path, byMethod.set(r.method, r));
   }
 
-  let authFailures = 0;
-  const authorized = (req: http.IncomingMessage, peer: string): boolean => {
+  const authorized = (req: http.IncomingMessage, peer: string, access: Route['access']): boolean => {
     const given = bearer(req.headers.authorization);
-    // both sides hashed to 32 bytes: the comparison takes the same time whatever the token's length
-    if (given !== undefined && timingSafeEqual(sha256(given), digest!)) return true;
-    if (worthLogging(++authFailures)) opts.log.warn({ peer, count: authFailures }, `HTTP ${req.method} ${req.url?.slice(0, 200)}: missing or wrong token (${authFailures} refused so far)`);
+    if (given !== undefined && tokenMatches(given)) return true;
+    const s = access === 'read' ? cookie(req.headers.cookie, SESSION_COOKIE) : undefined;
+    if (s !== undefined && timingSafeEqual(sha256(s), session!)) return true;
+    refused(peer, `${req.method} ${req.url?.slice(0, 200)}`);
     return false;
   };
 
   const route = async (req: http.IncomingMessage, peer: string, consumed: () => void): Promise<HttpReply> => {
-    const path = (req.url ?? '/').split('?', 1)[0]!;
+    const [path = '/', search = ''] = (req.url ?? '/').split(/\?(.*)/s, 2);
     const byMethod = table.get(path);
     if (!byMethod) return fail(404, `no such path: ${path.slice(0, 200)}`);
     const r = byMethod.get(req.method === 'HEAD' ? 'GET' : (req.method ?? ''));
@@ -273,7 +326,7 @@ export async function serveHttp(opts: HttpServerOptions): Promise<HttpServer> {
     }
     if (r.access !== 'open') {
       if (digest) {
-        if (!authorized(req, peer)) return fail(401, 'missing or wrong token (Authorization: Bearer <token>)', { 'WWW-Authenticate': 'Bearer realm="vigil"' });
+        if (!authorized(req, peer, r.access)) return fail(401, 'missing or wrong token (Authorization: Bearer <token>)', { 'WWW-Authenticate': 'Bearer realm="vigil"' });
       } else if (r.access === 'privileged') {
         return fail(403, `${path} needs a token: start vigil with --http-token-file FILE or $VIGIL_HTTP_TOKEN, or use the control socket`);
       } else if (!literalHost(req.headers.host)) {
@@ -289,7 +342,7 @@ export async function serveHttp(opts: HttpServerOptions): Promise<HttpServer> {
       if ('refused' in parsed) return parsed.refused;
       body = parsed.body;
     }
-    return r.handle({ peer, body });
+    return r.handle({ peer, body, query: new URLSearchParams(search), headers: req.headers });
   };
 
   const answer = async (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -351,6 +404,17 @@ export async function serveHttp(opts: HttpServerOptions): Promise<HttpServer> {
 }
 
 function send(res: http.ServerResponse, reply: HttpReply, close: boolean): void {
+  if ('stream' in reply) {
+    res.statusCode = reply.status;
+    res.setHeader('Content-Type', reply.contentType);
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
+    if (res.req.method === 'HEAD') return void res.end();
+    res.flushHeaders();
+    reply.stream(res);
+    return;
+  }
   const body = 'json' in reply ? JSON.stringify(reply.json) + '\n' : reply.text;
   res.statusCode = reply.status;
   res.setHeader('Content-Type', 'json' in reply ? 'application/json; charset=utf-8' : reply.contentType);

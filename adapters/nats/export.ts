@@ -507,7 +507,8 @@ class Pump {
 // ---------------------------------------------------------------------------------------------
 // The export
 
-async function authenticator(o: NatsExportOptions): Promise<Authenticator | undefined> {
+/** credentials for a connection: a creds file or an nkey seed file (shared with adapters/nats/history.ts) */
+export async function authenticator(o: Pick<NatsExportOptions, 'credsFile' | 'nkeyFile'>): Promise<Authenticator | undefined> {
   if (o.credsFile) return credsAuthenticator(await readFile(o.credsFile));
   if (o.nkeyFile) return nkeyAuthenticator(new TextEncoder().encode((await readFile(o.nkeyFile, 'utf8')).trim()));
   return undefined;

@@ -25,7 +25,8 @@ export async function readStream(o: ReadStreamOptions) {
     async *events(follow: boolean): AsyncGenerator<BusEvent> {
       const consumer = await js.consumers.get(o.stream, {
         deliver_policy: 'all',
-        ...(o.cluster ? { filter_subjects: [clusterSubjects(o.cluster)] } : {}),
+        // one subject as a string: servers before 2.10 (Debian's 2.9) refuse the filter_subjects list
+        ...(o.cluster ? { filter_subjects: clusterSubjects(o.cluster) } : {}),
       });
       // without follow: stop once caught up (the stream's message count at the start)
       const info = await consumer.info(true).catch(() => undefined);
