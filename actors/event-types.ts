@@ -87,6 +87,64 @@ export interface LbErrorEvent {
   failures: number;
 }
 
+/**
+ * A notify script ended (actors/notifier.ts): notify_master/backup/fault/stop/deleted,
+ * notify_master_rx_lower_pri, the generic notify, notify_up/notify_down, quorum_up/quorum_down,
+ * and the *_fifo_script readers. Scripts of one instance (group, virtual server) run in event order.
+ */
+export interface NotifyScriptExited {
+  /** the keyword that configured it: notify_master, notify, notify_up, quorum_down, notify_fifo_script … */
+  script: string;
+  /** what it was told about: MASTER, BACKUP, FAULT, STOP, DELETED, MASTER_RX_LOWER_PRI, UP, DOWN; a FIFO script: its FIFO's path */
+  state: string;
+  argv: string[];
+  user?: string;
+  /** null when killed by a signal or not started */
+  exitCode: number | null;
+  signal: string | null;
+  /** killed at its timeout (its whole process group) */
+  timedOut: boolean;
+  /** why it did not start (user unknown, not found, …) */
+  error?: string;
+  durationMs: number;
+  /** how long it waited behind the earlier notifies of the same instance */
+  queuedMs: number;
+  /** the start of its output (at most 512 characters each) */
+  stdout: string;
+  stderr: string;
+  truncated: boolean;
+}
+
+/** A notification mail was accepted by the SMTP server. */
+export interface NotifyMailSent {
+  /** the outbox entry (the event id for one event's mail; a new id for a digest) */
+  mail: string;
+  /** the event the mail tells of (a digest: its first) */
+  event: string;
+  subject: string;
+  to: string[];
+  /** attempts it took (1: at once) */
+  attempt: number;
+  /** the server's final reply */
+  response: string;
+  /** recipients the server refused (the others got it) */
+  rejected?: string[];
+  /** a digest: how many held mails it replaces (burst control) */
+  coalesced?: number;
+  /** from the event to the server's acceptance */
+  delayMs: number;
+}
+
+/** A notification mail attempt failed: retried with backoff unless `permanent` (refused for good, or given up). */
+export interface NotifyMailFailed {
+  mail: string;
+  event: string;
+  subject: string;
+  attempt: number;
+  error: string;
+  permanent: boolean;
+}
+
 export interface EventMap {
   'vrrp.state': Of<VrrpEmitted, 'vrrp.state'>;
   'vrrp.priority': Of<VrrpEmitted, 'vrrp.priority'>;
@@ -111,6 +169,9 @@ export interface EventMap {
   'vs.drain': Of<VirtualServerEmitted, 'vs.drain'>;
   'lb.change': LbChangeEvent;
   'lb.error': LbErrorEvent;
+  'notify.script-exited': NotifyScriptExited;
+  'notify.mail-sent': NotifyMailSent;
+  'notify.mail-failed': NotifyMailFailed;
 }
 
 export type EventType = keyof EventMap;

@@ -30,6 +30,12 @@ export function summary(e: BusEvent): string {
       return `started (vigil ${s(d['version'])}, ${s(d['instances'])} instance(s))`;
     case 'daemon.stopping':
       return 'stopping';
+    case 'notify.script-exited':
+      return `${s(d['script'])} ${s(d['state'])}: ${d['timedOut'] ? 'killed at its timeout' : d['error'] ? `not run (${s(d['error'])})` : d['exitCode'] === null ? `killed by ${s(d['signal'])}` : `exit ${s(d['exitCode'])}`}`;
+    case 'notify.mail-sent':
+      return `mail sent: ${s(d['subject'])}${d['coalesced'] ? ` (${s(d['coalesced'])} coalesced)` : ''} (attempt ${s(d['attempt'])})`;
+    case 'notify.mail-failed':
+      return `mail ${d['permanent'] ? 'given up' : 'not sent, retrying'}: ${s(d['error'])} (attempt ${s(d['attempt'])})`;
     default:
       return JSON.stringify(d);
   }

@@ -8,6 +8,7 @@ import { createLogger, parseLevels } from '../log.js';
 import { hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { DEFAULT_CONFIG } from './config-test.js';
 import { DEFAULT_JOURNAL } from './events.js';
 import { Control } from '../control.js';
@@ -248,6 +249,27 @@ export async function run(args: readonly string[]): Promise<number> {
   });
   // ready from daemon.started until daemon.stopping (/readyz)
   const health = new DaemonHealth(bus);
+  // the notifier: keepalived's mails (a durable outbox next to the journal), notify scripts in
+  // order per instance, FIFOs; it follows the bus, so it starts before the first transition
+  const [{ NotifierActor }, { createDirOutbox, createMemoryOutbox }] = await Promise.all([
+    import('../notifier.js'),
+    import('../../adapters/mail/outbox.js'),
+  ]);
+  const notifications = new NotifierActor({
+    bus,
+    log: log.child({ actor: 'notify' }),
+    config: () => daemon.config,
+    store: journal ? createDirOutbox(join(journalDir, 'notify-outbox')) : createMemoryOutbox(),
+  });
+  try {
+    await notifications.start();
+  } catch (err) {
+    // e.g. a vigil_smtp_auth_file that is not mode 0600
+    process.stderr.write(`vigil run: ${(err as Error).message}\n`);
+    await journal?.close();
+    await lock?.release();
+    return ExitCode.cannotRun;
+  }
   // a daemon lives until it is told to stop, even with no socket open (every instance in FAULT
   // waiting for its interface, or nothing to run yet): signal handlers alone do not keep Node up
   const keepAlive = setInterval(() => undefined, 1 << 30);
@@ -273,6 +295,7 @@ export async function run(args: readonly string[]): Promise<number> {
       log.info(`control socket ${controlPath}`);
     } catch (err) {
       process.stderr.write(`vigil run: ${(err as Error).message}\n`);
+      await notifications.close();
       await journal?.close();
       await lock?.release();
       clearInterval(keepAlive);
@@ -330,6 +353,7 @@ export async function run(args: readonly string[]): Promise<number> {
       process.stderr.write(`vigil run: --http ${opts.http}: ${(err as Error).message}\n`);
       m.close();
       await dashboard.close();
+      await notifications.close();
       await controlServer?.close();
       await journal?.close();
       await lock?.release();
@@ -353,6 +377,8 @@ export async function run(args: readonly string[]): Promise<number> {
       notifier.stopping(`stopping on ${sig}`);
       daemon
         .stop()
+        // before the journal closes: the notifier still publishes (STOP scripts, owed mails)
+        .then(() => notifications.close())
         .then(() => httpServer?.close())
         .then(() => dashboard?.close())
         .then(() => {
@@ -379,6 +405,7 @@ export async function run(args: readonly string[]): Promise<number> {
   } catch (err) {
     log.error({ err }, `cannot start: ${(err as Error).message}`);
     await daemon.stop().catch(() => undefined);
+    await notifications.close();
     await httpServer?.close();
     await dashboard?.close();
     metrics?.close();

@@ -15,6 +15,7 @@ export const MACHINES: readonly ChartedMachine[] = [
   { name: 'checker', title: 'Health checker of a real server (TCP_CHECK, HTTP_GET, MISC_CHECK, ...)', load: async () => (await import('../../machines/checker.machine.js')).checkerMachine },
   { name: 'virtual-server', title: 'Virtual server: real servers alive, quorum, sorry server (virtual_server)', load: async () => (await import('../../machines/virtual-server.machine.js')).virtualServerMachine },
   { name: 'nats-link', title: 'NATS export link', load: async () => (await import('../../machines/nats-link.machine.js')).natsLink },
+  { name: 'mail-outbox', title: 'Notification mail delivery (outbox, SMTP retries with backoff)', load: async () => (await import('../../machines/mail-outbox.machine.js')).mailOutbox },
 ];
 
 export const findMachine = (name: string) => MACHINES.find((m) => m.name === name);

@@ -61,8 +61,12 @@ export interface GlobalDefs {
   smtpAlertVrrp?: boolean;
   smtpAlertChecker?: boolean;
   noEmailFaults: boolean;
+  /** checkers mail only when their real server changes state (keepalived's no_checker_emails) */
+  noCheckerEmails?: boolean;
   scriptUser?: { user: string; group?: string; loc: Loc };
   enableScriptSecurity: boolean;
+  /** default of the instances' notify_priority_changes */
+  vrrpNotifyPriorityChanges?: boolean;
   vrrpVersion: 2 | 3;
   vrrpMcastGroup4: string;
   vrrpMcastGroup6: string;
@@ -94,7 +98,7 @@ export interface GlobalDefs {
   statsDumpFile?: string;
   jsonDumpFile?: string;
   lbDriver?: 'ipvs' | 'nftables';
-  /** vigil extensions (vigil_cluster, vigil_journal, vigil_nats_*): the event backbone */
+  /** vigil extensions (vigil_cluster, vigil_journal, vigil_nats_*, vigil_smtp_auth_file) */
   vigil: {
     cluster?: string;
     journal?: string;
@@ -103,6 +107,8 @@ export interface GlobalDefs {
     natsCreds?: string;
     natsNkey?: string;
     natsTls?: { ca: string; cert?: string; key?: string };
+    /** vigil_smtp_auth_file: SMTP user and password (two lines, mode 0600) */
+    smtpAuthFile?: string;
   };
   /** Keywords vigil parses but does not act on, with their words, so nothing is dropped. */
   readonly other: Record<string, string[]>;

@@ -1,6 +1,7 @@
 // global_defs (keepalived/core/global_parser.c).
 import type { GlobalDefs } from '../model.js';
-import { type Kw, table } from '../schema.js';
+import type { Loc } from '../diagnostics.js';
+import { type Ctx, type Kw, table } from '../schema.js';
 import { keep } from './common.js';
 
 export function defaultGlobal(): GlobalDefs {
@@ -46,11 +47,24 @@ const VMAC = 'VMAC/ipvlan interfaces are not implemented';
 const RELOAD = 'vigil always checks a new config before applying it on reload';
 const FILES = 'keepalived\'s internal file handling does not apply to vigil';
 
+// a recipient: local@domain, or `Name <local@domain>`; keepalived sends whatever is written, and
+// the server refuses a malformed address only when the first alert is due
+const ADDRESS_RE = /^[^\s@<>()[\],;:"]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])$/;
+function badAddress(text: string, loc: Loc, c: Ctx): void {
+  const addr = /<([^<>]*)>$/.exec(text)?.[1] ?? text;
+  if (!ADDRESS_RE.test(addr)) c.diags.warning('invalid-email', `'${text}' is not a mail address (local@domain): the SMTP server will refuse it`, loc);
+}
+
 export const globalDefs = table<G>('global_defs', {
   router_id: { h: (s, c, g) => { const v = c.str(s); if (v) g.routerId = v; c.maxArgs(s, 1); } },
   notification_email: {
     block: 'required', multi: true,
-    h: (s, c, g) => { g.notificationEmail.push(...c.listWords(s).map((w) => w.text)); },
+    h: (s, c, g) => {
+      for (const w of c.listWords(s)) {
+        badAddress(w.text, w.loc, c);
+        g.notificationEmail.push(w.text);
+      }
+    },
   },
   notification_email_from: { h: (s, c, g) => { const v = c.str(s); if (v) g.notificationEmailFrom = v; } },
   smtp_server: {
@@ -68,7 +82,7 @@ export const globalDefs = table<G>('global_defs', {
   smtp_alert_vrrp: flag((g, v) => { g.smtpAlertVrrp = v; }),
   smtp_alert_checker: flag((g, v) => { g.smtpAlertChecker = v; }),
   no_email_faults: flag((g, v) => { g.noEmailFaults = v; }),
-  no_checker_emails: keep(),
+  no_checker_emails: flag((g, v) => { g.noCheckerEmails = v; }),
   checker_log_all_failures: keep(),
   script_user: {
     h: (s, c, g) => {
@@ -92,7 +106,7 @@ export const globalDefs = table<G>('global_defs', {
   vrrp_notify_fifo_script: fifo((g, v) => { g.vrrpNotifyFifoScript = v; }),
   lvs_notify_fifo: fifo((g, v) => { g.lvsNotifyFifo = v; }),
   lvs_notify_fifo_script: fifo((g, v) => { g.lvsNotifyFifoScript = v; }),
-  vrrp_notify_priority_changes: keep(),
+  vrrp_notify_priority_changes: flag((g, v) => { g.vrrpNotifyPriorityChanges = v; }),
   fifo_write_vrrp_states_on_reload: keep(),
   vrrp_mcast_group4: { h: (s, c, g) => { const a = c.ip(c.arg(s), s.keyword); if (a) g.vrrpMcastGroup4 = a.address; } },
   vrrp_mcast_group6: { h: (s, c, g) => { const a = c.ip(c.arg(s), s.keyword); if (a) g.vrrpMcastGroup6 = a.address; } },
@@ -165,6 +179,10 @@ export const globalDefs = table<G>('global_defs', {
       g.vigil.natsTls = { ca: ca.text, ...(s.words[2] ? { cert: s.words[2].text } : {}), ...(s.words[3] ? { key: s.words[3].text } : {}) };
       c.maxArgs(s, 3);
     },
+  },
+  // vigil extension: SMTP AUTH for the notification mails (keepalived has none)
+  vigil_smtp_auth_file: {
+    h: (s, c, g) => { const w = c.arg(s, 1, 'a credentials file (user, then password; mode 0600)'); if (w) g.vigil.smtpAuthFile = w.text; c.maxArgs(s, 1); },
   },
   lvs_sync_daemon: keep(LVS_SYNC),
   lvs_timeouts: keep(),
