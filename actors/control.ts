@@ -21,6 +21,9 @@ export interface ControlDeps {
   readonly notifier?: Pick<Notifier, 'reloading' | 'ready'>;
 }
 
+/** diagnostics of a refused reload that go to the log and the daemon.reload-failed event */
+export const MAX_RECORDED_DIAGNOSTICS = 200;
+
 export type ReloadOutcome =
   | { ok: true; report: ReloadReport; warnings: string[] }
   | { ok: false; exitCode: number; error: string; diagnostics: string[] };
@@ -72,9 +75,14 @@ export class Control {
     const diagnostics = res.diagnostics.map((x) => formatDiagnostic(x));
     if (res.exitCode !== ExitCode.ok) {
       const error = `${f}: the new configuration has errors; the running one is kept unchanged`;
-      log.error({ diagnostics }, `Reload refused: ${error}`);
-      for (const line of diagnostics) log.error(line);
-      daemon.bus.publish('daemon', daemon.bus.node, 'daemon.reload-failed', { configFile: f, exitCode: res.exitCode, diagnostics });
+      // a file of junk has tens of thousands: the log and the event keep the first ones (an event
+      // over the journal's record limit would be lost); the reply carries them all
+      const kept = diagnostics.length > MAX_RECORDED_DIAGNOSTICS
+        ? [...diagnostics.slice(0, MAX_RECORDED_DIAGNOSTICS), `… and ${diagnostics.length - MAX_RECORDED_DIAGNOSTICS} more diagnostics`]
+        : diagnostics;
+      log.error({ diagnostics: kept }, `Reload refused: ${error}`);
+      for (const line of kept) log.error(line);
+      daemon.bus.publish('daemon', daemon.bus.node, 'daemon.reload-failed', { configFile: f, exitCode: res.exitCode, diagnostics: kept });
       return { ok: false, exitCode: res.exitCode, error, diagnostics };
     }
     try {

@@ -44,3 +44,19 @@ export function cloudEventHeaders(e: BusEvent, cluster: string): Record<string, 
     'ce-vigilcorrelation': e.correlation,
   };
 }
+
+const isText = (x: unknown): x is string => typeof x === 'string' && x !== '';
+
+/**
+ * Whether a message read back from outside (NATS, a copied journal) is a vigil event envelope:
+ * consumers fold and print the fields checked here, so anything else on the subjects (a foreign
+ * publisher, a truncated body) is skipped and counted instead of crashing them.
+ */
+export function isBusEvent(x: unknown): x is BusEvent {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return false;
+  const e = x as Record<string, unknown>;
+  return (
+    e.v === 1 && isText(e.id) && isText(e.node) && isText(e.kind) && isText(e.name) && isText(e.type) && isText(e.correlation) &&
+    isText(e.time) && !Number.isNaN(Date.parse(e.time)) && typeof e.data === 'object' && e.data !== null && !Array.isArray(e.data)
+  );
+}

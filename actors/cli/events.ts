@@ -10,6 +10,8 @@ interface Source {
   /** every stored event matching, oldest first; with follow, then every new one until SIGINT */
   events(follow: boolean): AsyncIterable<BusEvent>;
   close(): Promise<void>;
+  /** messages read that were not vigil events (NATS: foreign or malformed), skipped */
+  skipped?(): number;
 }
 
 async function openSource(o: { journal?: string; nats?: string; stream?: string; cluster?: string }): Promise<Source> {
@@ -72,7 +74,13 @@ async function print(source: Source, follow: boolean, json: boolean, keep: (e: B
   } finally {
     process.off('SIGINT', stop);
     await source.close();
+    reportSkipped('events', source);
   }
+}
+
+function reportSkipped(cmd: string, source: Pick<Source, 'skipped'>): void {
+  const n = source.skipped?.() ?? 0;
+  if (n) process.stderr.write(`vigil ${cmd}: ${n} message(s) skipped: not vigil events (a foreign publisher on the subjects, or damaged)\n`);
 }
 
 function filterFrom(v: Record<string, unknown>): EventFilter | string {
@@ -147,6 +155,7 @@ export async function history(args: readonly string[]): Promise<number> {
       return 3;
     } finally {
       await source.close();
+      reportSkipped('history', source);
     }
     for (const e of all) {
       if ((e.name === name && e.kind === 'vrrp') || chains.has(e.correlation) || chains.has(e.id)) {

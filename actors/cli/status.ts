@@ -79,6 +79,8 @@ export async function run(args: readonly string[]): Promise<number> {
         for await (const e of s.events(false)) fold.add(e);
       } finally {
         await s.close();
+        const n = s.skipped();
+        if (n) process.stderr.write(`vigil status: ${n} message(s) skipped: not vigil events (a foreign publisher on the subjects, or damaged)\n`);
       }
     } else {
       // one or more journals (e.g. copied from each node), merged by event id (ULIDs sort by time)

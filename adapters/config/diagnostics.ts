@@ -82,8 +82,12 @@ export class Diagnostics {
   }
 }
 
+/**
+ * A place and the expansion sites it came through. Each site's own chain is the rest of this one,
+ * so it is not followed (doing so doubles the key per level: 2^64 for a 64-deep expansion).
+ */
 export function locKey(loc: Loc): string {
-  return `${loc.file}:${loc.line}:${loc.col}${(loc.via ?? []).map((v) => `<${locKey(v.loc)}`).join('')}`;
+  return `${loc.file}:${loc.line}:${loc.col}${(loc.via ?? []).map((v) => `<${v.loc.file}:${v.loc.line}:${v.loc.col}`).join('')}`;
 }
 
 /** Sort by file order of appearance is kept by the caller; this sorts by position for stable output. */

@@ -259,7 +259,10 @@ export class Preprocessor {
   /** Everything after comments and the @-conditional: definitions, generators, parameters, includes. */
   #process(line: Line, ctx: FileCtx, depth: number): void {
     if (depth > this.#o.maxExpansionDepth) {
-      this.#diags.error('expansion-too-deep', `parameter or generator expansion nested more than ${this.#o.maxExpansionDepth} deep (a recursive definition?)`, locAt(line, 0));
+      // and stop reading: a recursive definition that also branches (`$X=~SEQ(n, 1, 2) $X`) would
+      // reach this depth 2^64 times, each with its own diagnostic
+      this.#diags.error('expansion-too-deep', `parameter or generator expansion nested more than ${this.#o.maxExpansionDepth} deep (a recursive definition?); the rest of the configuration is not read`, locAt(line, 0));
+      this.#limitHit = true;
       return;
     }
     const cond = this.#conditional(line);

@@ -11,8 +11,11 @@
 // (batchBytes) starts the writer, which writes the whole batch with one positional write per segment
 // touched and one fdatasync, then saves cursors.json if a cursor moved (temp file + fsync + rename +
 // directory fsync). One writer runs at a time, so there are never two writes in flight; the event
-// loop never waits on the disk. A failed write leaves the batch in memory and is retried (the retry
-// writes at the same offset, so a partial write is overwritten).
+// loop never waits on the disk. A failed write leaves the batch in memory and is retried with a
+// back-off up to 5 s (the retry writes at the same offset, so a partial write is overwritten). A
+// run of failures (a full disk) is reported through onError once, when it starts or its error
+// changes, counted in `writeErrors`, and its end through onRecovered: no log line per retry.
+// Nothing is lost while the process lives, but the backlog (`unsynced`) grows in memory.
 //
 // Opening. Every record of every segment is checked. In the last segment the first torn or corrupt
 // record ends the log: the file is truncated there (what a crash mid-write leaves; the records cut
@@ -36,6 +39,8 @@ import { decodeFrame, decodePayload, encodeRecord, HEADER_BYTES, MAX_RECORD_BYTE
 import type { Journal, JournalEntry, JournalOptions, JournalStats, ReadOptions } from './types.js';
 
 export interface FileJournalOptions extends JournalOptions {
+  /** writes succeed again after a run of failures (`failures` attempts over `ms`) */
+  readonly onRecovered?: (info: { failures: number; ms: number }) => void;
   /** write at once (not waiting for the timer) when this many bytes are buffered (default 256 KiB) */
   readonly batchBytes?: number;
   /** largest payload accepted by append() and on open (default 1 MiB) */
@@ -76,8 +81,9 @@ export async function openJournal(dir: string, opts: FileJournalOptions = {}): P
 }
 
 export class FileJournal implements Journal {
-  private readonly o: Required<Omit<FileJournalOptions, 'onError'>>;
+  private readonly o: Required<Omit<FileJournalOptions, 'onError' | 'onRecovered'>>;
   private readonly onError: (err: Error) => void;
+  private readonly onRecovered: (info: { failures: number; ms: number }) => void;
   private segments: Segment[] = [];
   private fh: FileHandle | null = null;
   private nextSeq = 1;
@@ -95,6 +101,9 @@ export class FileJournal implements Journal {
   private savedEpoch = 0;
   private timer: NodeJS.Timeout | null = null;
   private retryMs = 0;
+  /** failed write attempts, ever; and the current run of them (reported once) */
+  private writeErrors = 0;
+  private failing: { since: number; count: number; message: string } | null = null;
   private writer: Promise<void> | null = null;
   private flushWaiters: { target: number; epoch: number; resolve: () => void; reject: (e: Error) => void }[] = [];
   private readonly listeners = new Set<(lastSeq: number) => void>();
@@ -119,6 +128,7 @@ export class FileJournal implements Journal {
       maxRecordBytes: opts.maxRecordBytes ?? JOURNAL_DEFAULTS.maxRecordBytes,
     };
     this.onError = opts.onError ?? (() => {});
+    this.onRecovered = opts.onRecovered ?? (() => {});
   }
 
   get lastSeq(): number {
@@ -192,9 +202,20 @@ export class FileJournal implements Journal {
         if (!this.flushWaiters.length && this.memBytes < this.o.batchBytes) break;
       }
       this.retryMs = 0;
+      if (this.failing) {
+        const { since, count } = this.failing;
+        this.failing = null;
+        this.onRecovered({ failures: count, ms: Date.now() - since });
+      }
     } catch (cause) {
       const err = cause instanceof JournalError ? cause : new JournalError('IO', `journal write failed: ${(cause as Error).message}`, { cause });
-      this.onError(err);
+      this.writeErrors++;
+      // a retry failing the same way is counted, not reported again
+      if (this.failing?.message !== err.message) this.onError(err);
+      if (this.failing) {
+        this.failing.count++;
+        this.failing.message = err.message;
+      } else this.failing = { since: Date.now(), count: 1, message: err.message };
       for (const w of this.flushWaiters.splice(0)) w.reject(err);
       this.retryMs = Math.min(Math.max(this.retryMs * 2, this.o.syncIntervalMs, 10), MAX_RETRY_MS);
       if (!this.closed) {
@@ -480,6 +501,7 @@ export class FileJournal implements Journal {
       segments: this.segments.length,
       skippedOnOpen: this.skippedOnOpen,
       droppedUnacked: this.droppedUnacked,
+      writeErrors: this.writeErrors,
     };
   }
 

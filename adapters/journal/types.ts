@@ -22,6 +22,8 @@ export interface JournalStats {
   readonly skippedOnOpen: number;
   /** records dropped by rotation before every cursor had passed them (outbox overflow) */
   readonly droppedUnacked: number;
+  /** failed write attempts (each retried; a run of them is reported once through onError) */
+  readonly writeErrors: number;
 }
 
 export interface Journal {
@@ -67,6 +69,6 @@ export interface JournalOptions {
   readonly segmentBytes?: number;
   /** keep at most this many bytes over all segments (default 256 MiB); oldest segments go first */
   readonly maxBytes?: number;
-  /** I/O errors, torn records found on open, overflow drops */
+  /** I/O errors (a run of failed retries once), torn records found on open, overflow drops */
   readonly onError?: (err: Error) => void;
 }

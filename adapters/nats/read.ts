@@ -3,7 +3,7 @@
 import { connect } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import type { BusEvent } from '../../actors/bus.js';
-import { clusterSubjects } from '../../actors/events.js';
+import { clusterSubjects, isBusEvent } from '../../actors/events.js';
 
 export interface ReadStreamOptions {
   servers: string[];
@@ -16,6 +16,8 @@ export async function readStream(o: ReadStreamOptions) {
   const nc = await connect({ servers: o.servers, timeout: 5000 });
   const js = jetstream(nc);
   let closed = false;
+  /** messages on the subjects that are not vigil events (foreign, malformed): skipped */
+  let skipped = 0;
   const close = async () => {
     if (closed) return;
     closed = true;
@@ -36,11 +38,14 @@ export async function readStream(o: ReadStreamOptions) {
       try {
         for await (const m of messages) {
           if (closed) break;
+          let e: unknown;
           try {
-            yield m.json<BusEvent>();
+            e = m.json();
           } catch {
-            /* not one of ours: skip */
+            e = undefined;
           }
+          if (isBusEvent(e)) yield e;
+          else skipped++;
           if (!follow && (--left <= 0 || m.info.pending === 0)) break;
         }
       } finally {
@@ -48,5 +53,6 @@ export async function readStream(o: ReadStreamOptions) {
       }
     },
     close,
+    skipped: () => skipped,
   };
 }

@@ -1,5 +1,7 @@
-// A hostile host: sends whole IPv4 packets given as hex, one JSON line per request on stdin
-// ({ "dst": "224.0.0.18", "hex": "45c0…", "count": 1 }), answering { "sent": n } per line.
+// A hostile host: sends whole IPv4 packets given as hex, one JSON line per request on stdin, answering
+// { "sent": n } per line. A request is { "dst": "224.0.0.18", "hex": "45c0…", "count": 1 } (one
+// packet, `count` times) or { "dst", "hexes": ["45c0…", …] } (each packet once, in order); with
+// "intervalMs" it sends "burst" packets (default 1) then waits that long, for a paced stream.
 // Run inside a namespace: ip netns exec NS node --import tsx test/netns/inject.ts
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
@@ -15,12 +17,14 @@ const raw = createRequire(import.meta.url)('raw-socket') as {
 const sock = raw.createSocket({ addressFamily: raw.AddressFamily.IPv4, protocol: 255 });
 sock.on('error', (e) => process.stderr.write(`inject: ${e.message}\n`));
 const send = (b: Buffer, dst: string) => new Promise<void>((res, rej) => sock.send(b, 0, b.length, dst, (e) => (e ? rej(e) : res())));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 for await (const line of createInterface({ input: process.stdin })) {
-  const r = JSON.parse(line) as { dst: string; hex: string; count?: number };
-  const pkt = Buffer.from(r.hex, 'hex');
+  const r = JSON.parse(line) as { dst: string; hex?: string; hexes?: string[]; count?: number; intervalMs?: number; burst?: number };
+  const pkts = r.hexes ? r.hexes.map((h) => Buffer.from(h, 'hex')) : Array<Buffer>(r.count ?? 1).fill(Buffer.from(r.hex ?? '', 'hex'));
   let sent = 0;
-  for (let i = 0; i < (r.count ?? 1); i++) {
+  for (const [i, pkt] of pkts.entries()) {
+    if (r.intervalMs && i > 0 && i % (r.burst ?? 1) === 0) await sleep(r.intervalMs);
     await send(pkt, r.dst).then(
       () => sent++,
       (e: Error) => process.stderr.write(`inject: ${e.message}\n`),
