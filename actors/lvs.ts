@@ -97,10 +97,17 @@ export class LvsSet {
         const prober = this.ports.prober;
         const probe = fromCallback<{ type: 'none' }, ProbeInput>(({ sendBack }) => {
           const ac = new AbortController();
+          let done = false;
           void prober.probe(ck, target, { signal: ac.signal, timeoutMs }).then((r) => {
-            if (!ac.signal.aborted) sendBack({ type: 'check.result', ...r });
+            if (ac.signal.aborted) return;
+            done = true;
+            sendBack({ type: 'check.result', ...r });
           });
-          return () => ac.abort();
+          // an answered probe holds nothing: aborting it would only build a DOMException (7 % of
+          // the checkers' CPU at 1,000 real servers, bench/checkers.md)
+          return () => {
+            if (!done) ac.abort();
+          };
         });
         const warmup = ck.resolved?.warmupMs ?? 0;
         const fresh = checkerInput(vs, rs, index, { warmupOffsetMs: Math.floor((this.ports.random ?? Math.random)() * warmup) });

@@ -45,7 +45,10 @@ export function scoped<T>(opts: ProbeOptions, body: (s: Scope<T>) => void | Prom
         if (settled) return;
         clearTimeout(timer);
         if (opts.timeoutMs > 0) {
-          timer = setTimeout(() => settle({ ok: false, detail: `timeout after ${opts.timeoutMs} ms ${what}` }), opts.timeoutMs);
+          // the failure waits one more turn of the loop: Node runs expired timers before it polls
+          // sockets, so after a stall longer than the timeout an answer already waiting in the
+          // socket is read first instead of failing a healthy server (bench/checkers.md)
+          timer = setTimeout(() => setImmediate(() => settle({ ok: false, detail: `timeout after ${opts.timeoutMs} ms ${what}` })), opts.timeoutMs);
         }
       },
       defer: (fn) => (settled ? runSafe(fn) : void cleanups.push(fn)),
