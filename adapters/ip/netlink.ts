@@ -44,23 +44,52 @@ const INFINITY_LIFE_TIME = 0xffffffff;
  */
 const WINDOW = 64;
 
-/** At most `limit` tasks running at once, the rest waiting in order; a finished task hands its slot on. */
+/**
+ * At most `limit` tasks running at once, the rest waiting in order. A dump runs `exclusive`ly, alone
+ * on the socket: the kernel refuses a second dump while one is running (EBUSY), and netlink 0.3.0
+ * assembles a dump's parts assuming nothing else arrives in between, so the ACK of a request sent
+ * meanwhile cut the dump short ("Multipart message not terminated properly"; seen starting 1000
+ * instances, whose VIP removals and link dumps overlap).
+ */
 class Limiter {
   private active = 0;
-  private readonly waiting: (() => void)[] = [];
+  private exclusiveRunning = false;
+  private readonly waiting: { exclusive: boolean; go: () => void }[] = [];
 
   constructor(private readonly limit: number) {}
 
-  async run<T>(f: () => Promise<T>): Promise<T> {
-    if (this.active < this.limit) this.active++;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+  run<T>(f: () => Promise<T>): Promise<T> {
+    return this.acquire(false, f);
+  }
+
+  exclusive<T>(f: () => Promise<T>): Promise<T> {
+    return this.acquire(true, f);
+  }
+
+  private async acquire<T>(exclusive: boolean, f: () => Promise<T>): Promise<T> {
+    // first come, first served: a waiting dump holds back the requests behind it
+    if (this.waiting.length || !this.admits(exclusive)) await new Promise<void>((go) => this.waiting.push({ exclusive, go }));
+    else this.take(exclusive);
     try {
       return await f();
     } finally {
-      const next = this.waiting.shift();
-      if (next) next();
+      if (exclusive) this.exclusiveRunning = false;
       else this.active--;
+      while (this.waiting.length && this.admits(this.waiting[0]!.exclusive)) {
+        const w = this.waiting.shift()!;
+        this.take(w.exclusive);
+        w.go();
+      }
     }
+  }
+
+  private admits(exclusive: boolean): boolean {
+    return !this.exclusiveRunning && (exclusive ? this.active === 0 : this.active < this.limit);
+  }
+
+  private take(exclusive: boolean): void {
+    if (exclusive) this.exclusiveRunning = true;
+    else this.active++;
   }
 }
 
@@ -560,11 +589,12 @@ class NetlinkIpNet implements IpNet {
 
   // ---- lifecycle
 
+  /** a dump (RTM_GETLINK, RTM_GETADDR with NLM_F_DUMP): alone on the socket (Limiter) */
   private async query<T>(f: () => Promise<T>): Promise<T> {
     if (this.closed) throw new IpError('ECLOSED', 'ip adapter closed');
     await this.ready;
     try {
-      return await this.inFlight.run(f);
+      return await this.inFlight.exclusive(f);
     } catch (err) {
       throw new IpError(errnoOf(err), `rtnetlink: ${(err as Error).message}`, { cause: err });
     }

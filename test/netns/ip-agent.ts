@@ -6,7 +6,7 @@
 // { id, ok: true, v, ms } (ms: time taken inside the agent) or { id, ok: false, e };
 // { ev: subId, v } for events of a watch started by the call with id subId; { log, o } for warnings.
 // Extra methods: watchLinks / watchAddresses (v = subId), unwatch(subId), ping (settles
-// subscriptions), bench(n, dev, separate), children() (pids of our child processes), block(ms) (busy event
+// subscriptions), bench(n, dev, separate), overlap(n, dev), children() (pids of our child processes), block(ms) (busy event
 // loop). The agent exits when stdin closes.
 import { readFileSync, readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -43,6 +43,26 @@ async function bench(n: number, dev: string, separate = false): Promise<{ add: n
   return { add, remove, ok: errors.length === 0, errors };
 }
 
+/**
+ * n instances starting at once, as vigil run does: each removes its VIP (absent, so the adapter
+ * settles EADDRNOTAVAIL with an address dump) and dumps the links, then adds the VIP while dumping
+ * the links again; then all are removed. Dumps and requests overlap on the one socket throughout.
+ */
+async function overlap(n: number, dev: string): Promise<{ ok: boolean; errors: string[] }> {
+  const list: VipSpec[] = Array.from({ length: n }, (_, i) => ({ address: `10.98.${(i >> 8) & 255}.${i & 255}`, prefix: 32, family: 4, dev }));
+  const errors = new Set<string>();
+  const results = (rs: IpOpResult[]) => rs.forEach((x) => x.ok || errors.add(`${x.spec.address} ${x.error} ${x.detail ?? ''}`));
+  const links = () => net.links().then(() => undefined, (err: Error) => void errors.add(`links: ${err.message}`));
+  await Promise.all(list.map(async (s) => {
+    const [r] = await Promise.all([net.removeAddresses([s]), links()]);
+    results(r);
+    const [a] = await Promise.all([net.addAddresses([s]), links()]);
+    results(a);
+  }));
+  results(await net.removeAddresses(list));
+  return { ok: errors.size === 0, errors: [...errors].slice(0, 5) };
+}
+
 async function call(id: number, m: string, a: unknown[]): Promise<unknown> {
   switch (m) {
     // a round trip through the adapter: its calls wait until watch*() subscriptions are live
@@ -51,6 +71,7 @@ async function call(id: number, m: string, a: unknown[]): Promise<unknown> {
     case 'watchAddresses': subs.set(id, net.watchAddresses((v) => out({ ev: id, v }))); return id;
     case 'unwatch': subs.get(a[0] as number)?.(); subs.delete(a[0] as number); return true;
     case 'bench': return bench(a[0] as number, a[1] as string, a[2] === true);
+    case 'overlap': return overlap(a[0] as number, a[1] as string);
     case 'children': return children();
     case 'block': { // keep the event loop busy so that netlink notifications pile up in the kernel
       const end = Date.now() + (a[0] as number);
