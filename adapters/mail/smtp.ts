@@ -16,7 +16,8 @@
 import { closeSync, fstatSync, openSync, readFileSync, constants } from 'node:fs';
 import { hostname } from 'node:os';
 import type { ConnectionOptions } from 'node:tls';
-import { createTransport } from 'nodemailer';
+import { createRequire } from 'node:module';
+import type * as Nodemailer from 'nodemailer';
 import { MailError } from './errors.js';
 import type { MailMessage, MailResult, MailTransport } from './types.js';
 
@@ -50,6 +51,8 @@ interface SmtpFailure {
 
 export function createSmtpTransport(opts: SmtpOptions): MailTransport {
   const timeoutMs = opts.timeoutMs ?? 30_000;
+  // loaded here, not at import: a daemon without smtp_server does not carry nodemailer (14 MB RSS)
+  const { createTransport } = createRequire(import.meta.url)('nodemailer') as typeof Nodemailer;
   const transport = createTransport({
     pool: true,
     maxConnections: 1,
