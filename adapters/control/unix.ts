@@ -46,8 +46,11 @@ export async function serveControl(
     sock.on('close', () => sockets.delete(sock));
     sock.on('error', () => undefined);
     let buf = '';
-    // replies go out in request order, one request at a time per connection
+    // replies go out in request order, one request at a time per connection; every 64 lines the
+    // chain yields to the event loop, so a flood of lines never starves VRRP's timers
     let chain: Promise<unknown> = Promise.resolve();
+    let answered = 0;
+    const breathe = () => (++answered % 64 === 0 ? new Promise<void>((resolve) => setImmediate(resolve)) : undefined);
     sock.setEncoding('utf8');
     sock.on('data', (chunk: string) => {
       buf += chunk;
@@ -56,7 +59,7 @@ export async function serveControl(
         const line = buf.slice(0, nl).trim();
         buf = buf.slice(nl + 1);
         if (!line) continue;
-        chain = chain.then(() => answer(line));
+        chain = chain.then(() => answer(line)).then(breathe);
       }
       if (Buffer.byteLength(buf) > MAX_REQUEST_BYTES) {
         buf = '';
