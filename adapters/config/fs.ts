@@ -15,11 +15,20 @@ export interface ConfigFs {
   exists(p: string): boolean;
 }
 
+/**
+ * The largest config file read: a 1,000-instance keepalived.conf is ~0.5 MB, and parsing a huge
+ * file (10 MB of junk: ~3 s) would hold the daemon's event loop, VRRP included, during a reload.
+ */
+export const MAX_CONFIG_FILE_BYTES = 4 << 20;
+
 export const nodeConfigFs: ConfigFs = {
   read(file) {
     try {
       const st = fs.statSync(file);
       if (st.isDirectory()) return { ok: false, reason: 'is-directory', detail: `${file} is a directory` };
+      if (st.size > MAX_CONFIG_FILE_BYTES) {
+        return { ok: false, reason: 'unreadable', detail: `${file} is ${(st.size / (1 << 20)).toFixed(1)} MiB, more than the ${MAX_CONFIG_FILE_BYTES >> 20} MiB vigil reads` };
+      }
       const buf = fs.readFileSync(file);
       if (buf.includes(0)) return { ok: false, reason: 'binary', detail: `${file} contains NUL bytes` };
       return { ok: true, text: buf.toString('utf8') };
