@@ -31,6 +31,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Lab } from '../test/netns/lab.js';
 import { advertIntervals, parseAdvert, type Advert } from './failover-lib.js';
+import { cpuModel, firstLine, gitCommit, nodeEnv, which } from './common.js';
 import {
   CELLS, LISTENER, type Cell, type Check, type Detection, type Env, type Impl, type LoopScrape, type Plan,
   type Report, type Spread, type Window, detectionBoundMs, haproxyConfig, haproxyRsChange, loopWindow,
@@ -66,15 +67,6 @@ function positiveInt(name: string, raw: string | undefined, dflt: number): numbe
   return n;
 }
 
-function which(cmd: string): string | undefined {
-  for (const dir of [...(process.env.PATH ?? '').split(path.delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin']) {
-    if (!dir) continue;
-    const p = path.join(dir, cmd);
-    try { fs.accessSync(p, fs.constants.X_OK); if (fs.statSync(p).isFile()) return p; } catch { /* next */ }
-  }
-  return undefined;
-}
-
 function skipReason(): string | undefined {
   const uid = process.getuid?.();
   if (uid !== 0) return `not root (uid ${uid ?? '?'}): the lab needs network namespaces`;
@@ -82,9 +74,6 @@ function skipReason(): string | undefined {
   for (const cmd of ['tcpdump', 'nft', 'curl', 'ip']) if (!which(cmd)) return `${cmd} is not installed (infra/setup.sh installs it as root)`;
   return undefined;
 }
-
-/** Node children get a plain environment: no NODE_OPTIONS (a --import there would slow vigil's start). */
-const nodeEnv: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_OPTIONS'));
 
 // ---------------------------------------------------------------------------------------------
 // waiting: every log line, capture line and exit wakes the waiters, which re-check
@@ -510,29 +499,6 @@ async function detectLane(run: Run, check: Check, plan: Plan, count: number, lis
 }
 
 // ---------------------------------------------------------------------------------------------
-// environment
-
-function cpuModel(): string {
-  try {
-    const m = /^model name\s*:\s*(.+)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'));
-    if (m?.[1]) return m[1].trim();
-  } catch { /* not Linux */ }
-  return os.cpus()[0]?.model ?? 'unknown';
-}
-
-function firstLine(cmd: string, args: string[], re: RegExp): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  return `${r.stdout ?? ''}\n${r.stderr ?? ''}`.split('\n').find((l) => re.test(l))?.trim() ?? 'unknown';
-}
-
-function gitCommit(): string {
-  const r = spawnSync('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' });
-  if (r.status !== 0) return 'unknown';
-  const dirty = spawnSync('git', ['-C', REPO, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' });
-  return r.stdout.trim() + (dirty.status === 0 && dirty.stdout.trim() ? ' (with uncommitted changes)' : '');
-}
-
-// ---------------------------------------------------------------------------------------------
 // cleanup: whatever happens, the processes and the namespaces go
 
 let stopping = false;
@@ -604,7 +570,7 @@ async function main(): Promise<number> {
     haproxy: firstLine(HAPROXY, ['-v'], /HAProxy version/).replace(/ - https?:\S+/, ''),
     haproxyThreads: /default=(\d+)/.exec(firstLine(HAPROXY, ['-vv'], /multi-threading support/))?.[1] ?? '?',
     tcpdump: firstLine('tcpdump', ['--version'], /tcpdump version/),
-    vigilCommit: gitCommit(),
+    vigilCommit: gitCommit(REPO),
     loadavg: os.loadavg(),
     rounds, windowSeconds: seconds, detectionsPerRun: detect, wallSeconds: 0,
   };

@@ -24,6 +24,7 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Lab } from '../test/netns/lab.js';
+import { Notifier, cpuModel, firstLine, gitCommit, nodeEnv, which } from './common.js';
 import {
   type Advert, type Cell, type CellResult, type Env, type Impl, type Trial, type Variant,
   IMPLS, advertIntervals, cellId, cellLabel, configText, failoverGap, fmtMs, fmtRatio, markdown,
@@ -74,16 +75,6 @@ function cells(raw: string | undefined): Cell[] {
   return picked;
 }
 
-function which(cmd: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin'];
-  for (const dir of dirs) {
-    if (!dir) continue;
-    const p = path.join(dir, cmd);
-    try { fs.accessSync(p, fs.constants.X_OK); if (fs.statSync(p).isFile()) return p; } catch { /* next */ }
-  }
-  return undefined;
-}
-
 function skipReason(): string | undefined {
   const uid = process.getuid?.();
   if (uid !== 0) return `not root (uid ${uid ?? '?'}): the lab needs network namespaces and raw sockets`;
@@ -93,37 +84,8 @@ function skipReason(): string | undefined {
   return undefined;
 }
 
-/** Node children get a plain environment: no NODE_OPTIONS (a --import there would slow vigil's start). */
-const nodeEnv: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_OPTIONS'));
-
 // ---------------------------------------------------------------------------------------------
 // waiting on events: every capture line, log line and exit wakes the waiters, which re-check
-
-class Notifier {
-  private readonly waiters = new Set<() => void>();
-
-  notify(): void {
-    for (const w of [...this.waiters]) w();
-  }
-
-  /** Resolves once `pred()` holds; rejects after `ms` with `what`. */
-  until(pred: () => boolean, ms: number, what: string): Promise<void> {
-    if (pred()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (!pred()) return;
-        this.waiters.delete(check);
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(check);
-        reject(new Error(`${what} (not within ${Math.round(ms)} ms)`));
-      }, ms);
-      this.waiters.add(check);
-    });
-  }
-}
 
 const events = new Notifier();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -322,29 +284,6 @@ async function trial(side: Side, cell: Cell, n: number): Promise<Trial> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// environment
-
-function cpuModel(): string {
-  try {
-    const m = /^model name\s*:\s*(.+)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'));
-    if (m?.[1]) return m[1].trim();
-  } catch { /* not Linux */ }
-  return os.cpus()[0]?.model ?? 'unknown';
-}
-
-function firstLine(cmd: string, args: string[], re: RegExp): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  return `${r.stdout ?? ''}\n${r.stderr ?? ''}`.split('\n').find((l) => re.test(l))?.trim() ?? 'unknown';
-}
-
-function gitCommit(): string {
-  const r = spawnSync('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' });
-  if (r.status !== 0) return 'unknown';
-  const dirty = spawnSync('git', ['-C', REPO, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' });
-  return r.stdout.trim() + (dirty.status === 0 && dirty.stdout.trim() ? ' (with uncommitted changes)' : '');
-}
-
-// ---------------------------------------------------------------------------------------------
 // cleanup: whatever happens, the labs go
 
 const sides: Side[] = [];
@@ -388,7 +327,7 @@ async function main(): Promise<number> {
     node: process.version,
     keepalived: firstLine('keepalived', ['-v'], /Keepalived v/),
     tcpdump: firstLine('tcpdump', ['--version'], /tcpdump version/),
-    vigilCommit: gitCommit(),
+    vigilCommit: gitCommit(REPO),
     loadavg: os.loadavg(),
     trials,
     wallSeconds: 0,

@@ -22,6 +22,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { type Diagnostic, loadConfig } from '../adapters/config/index.js';
 import { generateConfig, planInstance } from './genconfig.js';
+import { cpuModel, gitCommit, which } from './common.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(BENCH_DIR, '..');
@@ -78,16 +79,6 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 
 // ---------------------------------------------------------------------------------------------
 // processes
-
-function which(cmd: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin'];
-  for (const dir of dirs) {
-    if (!dir) continue;
-    const p = path.join(dir, cmd);
-    try { fs.accessSync(p, fs.constants.X_OK); if (fs.statSync(p).isFile()) return p; } catch { /* next */ }
-  }
-  return undefined;
-}
 
 /** Runs a command to completion and captures its output; throws only if it could not start. */
 function run(cmd: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<string> {
@@ -422,27 +413,9 @@ interface Env {
   vigilCommit: string; loadavg: number[]; rounds: number; warmups: number; sizes: number[];
 }
 
-function cpuModel(): string {
-  try {
-    const info = fs.readFileSync('/proc/cpuinfo', 'utf8');
-    for (const key of ['model name', 'Hardware', 'cpu model', 'Processor']) {
-      const m = new RegExp(`^${key}\\s*:\\s*(.+)$`, 'mi').exec(info);
-      if (m?.[1]) return m[1].trim();
-    }
-  } catch { /* not Linux */ }
-  return os.cpus()[0]?.model ?? 'unknown';
-}
-
 function kernel(): string {
   const r = spawnSync('uname', ['-r'], { encoding: 'utf8' });
   return r.status === 0 ? r.stdout.trim() : os.release();
-}
-
-function gitCommit(): string {
-  const r = spawnSync('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' });
-  if (r.status !== 0) return 'unknown';
-  const dirty = spawnSync('git', ['-C', REPO, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' });
-  return r.stdout.trim() + (dirty.status === 0 && dirty.stdout.trim() ? ' (with uncommitted changes)' : '');
 }
 
 function fmtMs(x: number | null | undefined): string {
@@ -559,7 +532,7 @@ async function main(): Promise<number> {
       cpus: os.availableParallelism(),
       node: process.version,
       keepalived: ka?.version ?? (which('keepalived') ? 'installed, not run' : 'not installed'),
-      vigilCommit: gitCommit(),
+      vigilCommit: gitCommit(REPO),
       loadavg: os.loadavg(),
       rounds,
       warmups: WARMUPS,
