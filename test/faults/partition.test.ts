@@ -62,8 +62,12 @@ describe('fault: a partition makes two MASTERs, healing leaves one', { skip, tim
     const healed = Date.now();
     await lan.clear();
     await yielded;
-    const sb = tl.splitBrains('VI_1', cut);
-    assert.equal(sb.length, 1, JSON.stringify(sb));
+    // overlaps shorter than one advert interval are ordinary convergence (on a loaded machine two
+    // log lines can land in the same millisecond around the cut); the partition's must be the only long one
+    const all = tl.splitBrains('VI_1', cut);
+    const sb = all.filter((p) => p.end - p.start >= INTERVAL_S * 1000);
+    if (sb.length !== all.length) console.log(`# partition: ${all.length - sb.length} overlap(s) shorter than one advert interval: ${JSON.stringify(all)}`);
+    assert.equal(sb.length, 1, JSON.stringify(all));
     const after = sb[0]!.end - healed;
     const total = sb[0]!.end - sb[0]!.start;
     console.log(`# partition healed: one MASTER again ${after} ms after the heal (bound: one advert interval, ${INTERVAL_S * 1000} ms, ` +
