@@ -103,6 +103,19 @@ export class Bus {
       correlation: link.correlation ?? link.cause ?? id,
       data: data as T,
     };
+    this.deliver(event);
+    return event;
+  }
+
+  /**
+   * Deliver an event made by another bus of this node (the health-check thread's, actors/lvs-remote.ts),
+   * as it is: its id, time and links were given where it happened.
+   */
+  forward(event: BusEvent): void {
+    this.deliver(event);
+  }
+
+  private deliver(event: BusEvent): void {
     for (const fn of this.subs) {
       try {
         fn(event);
@@ -110,6 +123,5 @@ export class Bus {
         this.subscriberErrors++;
       }
     }
-    return event;
   }
 }

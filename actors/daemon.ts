@@ -2,20 +2,22 @@
 // checked config, routes sync-group traffic between them, applies a reload as a minimal diff, and
 // on stop ends them gracefully (priority-0 adverts, VIPs removed).
 import { createActor, type Actor } from 'xstate';
-import type { KeepalivedConfig, SyncGroup } from '../adapters/config/model.js';
+import type { KeepalivedConfig, SyncGroup, VirtualServer } from '../adapters/config/model.js';
+import type { TableEntry } from '../machines/virtual-server.machine.js';
 import type { IpNet } from '../adapters/ip/types.js';
 import type { VrrpNet } from '../adapters/vrrp/types.js';
 import { createNftFirewall, type VipFirewall } from '../adapters/ip/firewall.js';
 import type { TrackerStatus } from '../machines/priority.js';
 import { syncGroupMachine } from '../machines/sync-group.machine.js';
-import { Bus } from './bus.js';
+import { Bus, type BusEvent } from './bus.js';
 import type { Logger } from './log.js';
 import type { Clock } from './clock.js';
 import { TrackerSet } from './trackers.js';
 import { createProber, type Prober } from '../adapters/checkers/index.js';
 import type { LoadBalancer } from '../adapters/lb/types.js';
 import { LbActor } from './lb.js';
-import { LvsSet } from './lvs.js';
+import { LvsSet, type HealthChecks } from './lvs.js';
+import { RemoteLvs } from './lvs-remote.js';
 import { virtualServerName } from '../machines/lvs-input.js';
 import { resolveAll, vipKey, VrrpInstanceActor, type ResolvedInstance } from './vrrp.js';
 
@@ -41,6 +43,11 @@ export interface DaemonPorts {
   readonly lb?: LoadBalancer;
   /** the LB actor's reconciliation period (default 5 s) */
   readonly lbReconcileMs?: number;
+  /**
+   * Run the health checks in a worker thread (actors/lvs-remote.ts), as `vigil run` does, so that
+   * they never delay VRRP. Ignored (they run on this thread) when a clock or a prober is given.
+   */
+  readonly checkerThread?: boolean;
 }
 
 /** What a reload did; also the data of the `daemon.reloaded` event. */
@@ -83,7 +90,7 @@ export class Daemon {
   private stopping: Promise<void> | undefined;
   private trackers: TrackerSet | undefined;
   /** health checkers and virtual servers, and the data plane they drive (when configured) */
-  lvs: LvsSet | undefined;
+  lvs: HealthChecks | undefined;
   lb: LbActor | undefined;
   private prober: Prober | undefined;
   private firewall: VipFirewall | undefined;
@@ -136,14 +143,13 @@ export class Daemon {
       this.lb = new LbActor({ lb: this.ports.lb, bus: this.bus, log: log.child({ actor: 'lb' }), ...(this.ports.lbReconcileMs !== undefined ? { reconcileMs: this.ports.lbReconcileMs } : {}) });
       this.lb.groups = config.virtualServerGroups;
     } else log.warn('no load balancer: virtual servers are checked, their tables only published');
-    this.prober = this.ports.prober ?? createProber({ ...(config.global.scriptUser ? { scriptUser: config.global.scriptUser } : {}), trackFiles: config.trackFiles });
-    this.lvs = new LvsSet(config, {
-      bus: this.bus,
-      log,
-      prober: this.prober,
-      onTable: (vs, name, entries, cause) => this.lb?.update(vs, name, entries, cause),
-      ...(this.ports.clock ? { clock: this.ports.clock } : {}),
-    });
+    const onTable = (vs: VirtualServer, name: string, entries: readonly TableEntry[], cause: BusEvent) => this.lb?.update(vs, name, entries, cause);
+    if (this.ports.checkerThread && !this.ports.clock && !this.ports.prober) {
+      this.lvs = new RemoteLvs(config, { bus: this.bus, log, onTable });
+    } else {
+      this.prober = this.ports.prober ?? createProber({ ...(config.global.scriptUser ? { scriptUser: config.global.scriptUser } : {}), trackFiles: config.trackFiles });
+      this.lvs = new LvsSet(config, { bus: this.bus, log, prober: this.prober, onTable, ...(this.ports.clock ? { clock: this.ports.clock } : {}) });
+    }
     this.bus.subscribe((e) => {
       if (e.type === 'vrrp.state') this.lvs?.vrrpState(e.name, String((e.data as { to?: string }).to));
     });
@@ -378,7 +384,7 @@ export class Daemon {
       this.ports.log.info('Stopping');
       this.bus.publish('daemon', this.bus.node, 'daemon.stopping', this.lifecycle());
       this.trackers?.stop();
-      this.lvs?.stop();
+      await this.lvs?.stop();
       await Promise.all([...this.instances.values()].map((i) => i.shutdown()));
       for (const name of [...this.groups.keys()]) {
         this.groups.get(name)!.send({ type: 'shutdown' });

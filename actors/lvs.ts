@@ -4,9 +4,11 @@
 // the event loop, MISC_CHECK scripts through the spawn server). Checker results flow to their
 // virtual server; its transitions go to the bus and its destination table to the LB actor
 // (actors/lb.ts). ha_suspend follows the VRRP instances that hold the virtual address.
-import { createActor, fromCallback, type Actor } from 'xstate';
-import type { KeepalivedConfig, VirtualServer } from '../adapters/config/model.js';
-import { probeTimeoutMs, type Prober } from '../adapters/checkers/index.js';
+// The daemon runs it in a worker thread (actors/lvs-remote.ts) so that checks never delay VRRP;
+// tests with a SimulatedClock or a fake prober run it on the caller's thread.
+import { createActor, fromCallback, type Actor, type AnyActorRef } from 'xstate';
+import type { Checker, KeepalivedConfig, VirtualServer } from '../adapters/config/model.js';
+import { probeTimeoutMs, type Prober, type ProbeTarget } from '../adapters/checkers/index.js';
 import { checkerMachine, type CheckerEmitted, type ProbeInput } from '../machines/checker.machine.js';
 import { checkerInput, realServerKey, virtualServerInput, virtualServerName } from '../machines/lvs-input.js';
 import { virtualServerMachine, type TableEntry, type VirtualServerEmitted } from '../machines/virtual-server.machine.js';
@@ -14,9 +16,65 @@ import type { Bus, BusEvent } from './bus.js';
 import type { Clock } from './clock.js';
 import type { Logger } from './log.js';
 
+/** what the health checks log through: the daemon's logger, or the worker's forwarder */
+export type LvsLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+
+/** A virtual server's state for `vigil status`, metrics and dumps. */
+export interface VirtualServerStatus {
+  readonly virtualServer: string;
+  readonly quorum: 'up' | 'down';
+  readonly sorryServer?: string;
+  readonly realServers: readonly { realServer: string; alive: boolean; weight: number; failed?: string[]; drained?: boolean }[];
+  readonly table: readonly { destination: string; weight: number; sorry?: boolean }[];
+}
+
+/** What a reload did to the virtual servers (part of the daemon's ReloadReport). */
+export interface LvsReloadReport {
+  added: string[];
+  removed: string[];
+  replaced: string[];
+  unchanged: number;
+}
+
+/**
+ * The health checks as the daemon drives them, run here (LvsSet) or in a worker thread
+ * (actors/lvs-remote.ts RemoteLvs).
+ */
+export interface HealthChecks {
+  start(): void;
+  vrrpState(instance: string, state: string): void;
+  drain(vsName: string, rs: string, drained: boolean): string | undefined;
+  status(): VirtualServerStatus[];
+  actors(): { kind: 'vs' | 'checker'; name: string; actor: AnyActorRef }[];
+  reload(next: KeepalivedConfig, onRemoved: (name: string) => void): LvsReloadReport;
+  stop(): Promise<void>;
+}
+
+/** A virtual server's config without source locations: equal keys, unchanged virtual server. */
+const vsKey = (vs: VirtualServer) => JSON.stringify(vs, (k, x: unknown) => (k === 'loc' ? undefined : x));
+
+/**
+ * Which virtual servers a reload from `prev` to `next` adds, removes, replaces (changed config:
+ * restarted from their checkers' health) and keeps. Pure: the worker's caller reports it before the
+ * worker applies it.
+ */
+export function planLvsReload(prev: readonly VirtualServer[], next: readonly VirtualServer[]): LvsReloadReport {
+  const out: LvsReloadReport = { added: [], removed: [], replaced: [], unchanged: 0 };
+  const before = new Map(prev.map((vs) => [virtualServerName(vs), vs]));
+  const after = new Map(next.map((vs) => [virtualServerName(vs), vs]));
+  for (const [name, vs] of before) {
+    const n = after.get(name);
+    if (!n) out.removed.push(name);
+    else if (vsKey(n) === vsKey(vs)) out.unchanged++;
+    else out.replaced.push(name);
+  }
+  for (const name of after.keys()) if (!before.has(name)) out.added.push(name);
+  return out;
+}
+
 export interface LvsPorts {
   readonly bus: Bus;
-  readonly log: Logger;
+  readonly log: LvsLog;
   readonly prober: Prober;
   /** a virtual server's destinations changed (and once at start): the LB actor's input */
   readonly onTable?: (vs: VirtualServer, name: string, entries: readonly TableEntry[], cause: BusEvent) => void;
@@ -35,22 +93,60 @@ interface RunningVs {
   readonly vs: VirtualServer;
   readonly name: string;
   readonly actor: Actor<typeof virtualServerMachine>;
-  readonly checkers: Actor<typeof checkerMachine>[];
+  readonly checkers: Actor<CheckerMachine>[];
   /** the VIP whose VRRP mastership gates the checks (ha_suspend) */
   readonly address?: string;
 }
 
-export class LvsSet {
+/** One checker's probe: what the shared `probe` actor runs for it. */
+interface ProbeSpec {
+  readonly checker: Checker;
+  readonly target: ProbeTarget;
+  readonly timeoutMs: number;
+}
+
+type CheckerMachine = typeof checkerMachine;
+
+export class LvsSet implements HealthChecks {
   private readonly running: RunningVs[] = [];
   /** VRRP instance → its VIP addresses; and the instances currently MASTER */
   private readonly vipsOf = new Map<string, readonly string[]>();
   private readonly masters = new Set<string>();
+  /** checker id → its probe; the one machine below looks its checker up here */
+  private readonly probes = new Map<string, ProbeSpec>();
+  /**
+   * One machine for every checker: a `.provide()` per checker rebuilds the machine's state nodes
+   * (tens of KB of heap each, and slower transitions) for nothing but a different probe.
+   */
+  private readonly machine: CheckerMachine;
 
   constructor(
     private config: KeepalivedConfig,
     private readonly ports: LvsPorts,
   ) {
     for (const i of config.instances) this.vipsOf.set(i.name, i.vips.map((v) => v.address));
+    const probes = this.probes;
+    const prober = ports.prober;
+    const probe = fromCallback<{ type: 'none' }, ProbeInput>(({ sendBack, input }) => {
+      const spec = probes.get(input.checker);
+      if (!spec) {
+        sendBack({ type: 'check.result', ok: false, detail: 'no probe for this checker (stopped)' });
+        return;
+      }
+      const ac = new AbortController();
+      let done = false;
+      void prober.probe(spec.checker, spec.target, { signal: ac.signal, timeoutMs: spec.timeoutMs }).then((r) => {
+        if (ac.signal.aborted) return;
+        done = true;
+        sendBack({ type: 'check.result', ...r });
+      });
+      // an answered probe holds nothing: aborting it would only build a DOMException (7 % of
+      // the checkers' CPU at 1,000 real servers, bench/checkers.md)
+      return () => {
+        if (!done) ac.abort();
+      };
+    });
+    this.machine = checkerMachine.provide({ actors: { probe } }) as CheckerMachine;
   }
 
   start(): void {
@@ -75,7 +171,7 @@ export class LvsSet {
       ? { ...base, realServers: base.realServers.map((rs) => ({ ...rs, checkers: rs.checkers.map((c) => (carry.has(c.id) ? { ...c, alpha: !carry.get(c.id) } : c)) })) }
       : base;
     const actor = createActor(virtualServerMachine, { input: vsInput, id: `vs:${name}`, ...(clock ? { clock } : {}) });
-    const checkers: Actor<typeof checkerMachine>[] = [];
+    const checkers: Actor<CheckerMachine>[] = [];
     /** the last checker event per real server: what a virtual server's reaction continues */
     let lastCause: BusEvent | undefined;
     actor.on('*', (e: VirtualServerEmitted) => this.onVsEvent(vs, name, e, lastCause, checkers));
@@ -87,34 +183,20 @@ export class LvsSet {
           log.warn(`${name} ${realServerKey(rs.address, rs.port ?? vs.port)}: BFD_CHECK is not supported; the checker is ignored`);
           return;
         }
-        const target = {
+        const target: ProbeTarget = {
           address: rs.address,
           ...(rs.port ?? vs.port ? { port: rs.port ?? vs.port! } : {}),
           family: rs.family,
           ...(rs.virtualhost ?? vs.virtualhost ? { virtualhost: rs.virtualhost ?? vs.virtualhost! } : {}),
         };
         const timeoutMs = probeTimeoutMs(ck);
-        const prober = this.ports.prober;
-        const probe = fromCallback<{ type: 'none' }, ProbeInput>(({ sendBack }) => {
-          const ac = new AbortController();
-          let done = false;
-          void prober.probe(ck, target, { signal: ac.signal, timeoutMs }).then((r) => {
-            if (ac.signal.aborted) return;
-            done = true;
-            sendBack({ type: 'check.result', ...r });
-          });
-          // an answered probe holds nothing: aborting it would only build a DOMException (7 % of
-          // the checkers' CPU at 1,000 real servers, bench/checkers.md)
-          return () => {
-            if (!done) ac.abort();
-          };
-        });
         const warmup = ck.resolved?.warmupMs ?? 0;
         const fresh = checkerInput(vs, rs, index, { warmupOffsetMs: Math.floor((this.ports.random ?? Math.random)() * warmup) });
         const input = carry?.has(fresh.id) ? { ...fresh, alpha: !carry.get(fresh.id) } : fresh;
+        this.probes.set(input.id, { checker: ck, target, timeoutMs });
         // the machine's backstop, above the probe's own timeouts (MISC: misc_timeout plus the kill)
         const backstop = ck.type === 'MISC_CHECK' ? timeoutMs + 2000 : timeoutMs * (PHASES[ck.type] ?? 1) + 500;
-        const c = createActor(checkerMachine.provide({ actors: { probe } }), {
+        const c = createActor(this.machine, {
           input: { ...input, probeTimeoutMs: backstop },
           id: `checker:${input.id}`,
           ...(clock ? { clock } : {}),
@@ -141,7 +223,7 @@ export class LvsSet {
     if (vs.haSuspend) this.applyHaSuspend(this.running.at(-1)!);
   }
 
-  private onVsEvent(vs: VirtualServer, name: string, e: VirtualServerEmitted, cause: BusEvent | undefined, checkers: Actor<typeof checkerMachine>[]) {
+  private onVsEvent(vs: VirtualServer, name: string, e: VirtualServerEmitted, cause: BusEvent | undefined, checkers: Actor<CheckerMachine>[]) {
     const { bus, log } = this.ports;
     const link = cause ? { cause: cause.id, correlation: cause.correlation } : {};
     switch (e.type) {
@@ -200,7 +282,7 @@ export class LvsSet {
   }
 
   /** the running actors (the dashboard shows where each stands on its chart) */
-  actors(): { kind: 'vs' | 'checker'; name: string; actor: Actor<typeof virtualServerMachine> | Actor<typeof checkerMachine> }[] {
+  actors(): { kind: 'vs' | 'checker'; name: string; actor: AnyActorRef }[] {
     return this.running.flatMap((r) => [
       { kind: 'vs' as const, name: r.name, actor: r.actor },
       // created with id `checker:<checker id>` (startVs), the id its events carry
@@ -208,12 +290,12 @@ export class LvsSet {
     ]);
   }
 
-  status() {
+  status(): VirtualServerStatus[] {
     return this.running.map((r) => {
       const c = r.actor.getSnapshot().context;
       return {
         virtualServer: r.name,
-        quorum: c.quorumUp ? 'up' : 'down',
+        quorum: c.quorumUp ? ('up' as const) : ('down' as const),
         ...(c.sorry ? { sorryServer: realServerKey(c.sorry.address, c.sorry.port ?? undefined) } : {}),
         realServers: Object.values(c.rs).map((rs) => ({
           realServer: rs.key,
@@ -227,50 +309,52 @@ export class LvsSet {
     });
   }
 
+  /** checker id → up, for every running checker (a reload's carry; the worker's crash recovery) */
+  health(): Map<string, boolean> {
+    const out = new Map<string, boolean>();
+    for (const r of this.running) for (const c of r.checkers) out.set(c.id.replace(/^checker:/, ''), c.getSnapshot().context.health.up);
+    return out;
+  }
+
   /**
    * A reload: virtual servers whose configuration is unchanged keep their actors and checkers (and
    * so their state); changed ones are stopped and started again; removed ones stop. Returns the
    * names, and calls `onRemoved` for each virtual server no longer run (its LB entries go).
+   * `carryIn`: health known from elsewhere (a restarted worker), used where no checker runs.
    */
-  reload(next: KeepalivedConfig, onRemoved: (name: string) => void): { added: string[]; removed: string[]; replaced: string[]; unchanged: number } {
-    const out = { added: [] as string[], removed: [] as string[], replaced: [] as string[], unchanged: 0 };
-    const key = (vs: VirtualServer) => JSON.stringify(vs, (k, x: unknown) => (k === 'loc' ? undefined : x));
-    const nextByName = new Map(next.virtualServers.map((vs) => [virtualServerName(vs), vs]));
-    const carry = new Map<string, boolean>();
+  reload(next: KeepalivedConfig, onRemoved: (name: string) => void, carryIn?: ReadonlyMap<string, boolean>): LvsReloadReport {
+    const plan = planLvsReload(this.running.map((r) => r.vs), next.virtualServers);
+    const carry = new Map<string, boolean>(carryIn);
+    const health = this.health();
     for (const r of [...this.running]) {
-      const n = nextByName.get(r.name);
-      if (n && key(n) === key(r.vs)) {
-        out.unchanged++;
-        continue;
-      }
-      for (const c of r.checkers) carry.set(c.id.replace(/^checker:/, ''), c.getSnapshot().context.health.up);
+      if (!plan.removed.includes(r.name) && !plan.replaced.includes(r.name)) continue;
+      for (const c of r.checkers) carry.set(c.id.replace(/^checker:/, ''), health.get(c.id.replace(/^checker:/, ''))!);
       this.stopOne(r);
-      if (n) out.replaced.push(r.name);
-      else {
-        out.removed.push(r.name);
-        onRemoved(r.name);
-      }
+      if (plan.removed.includes(r.name)) onRemoved(r.name);
     }
     this.config = next;
     this.vipsOf.clear();
     for (const i of next.instances) this.vipsOf.set(i.name, i.vips.map((v) => v.address));
-    for (const [name, vs] of nextByName) {
-      if (this.running.some((r) => r.name === name)) continue;
-      if (!out.replaced.includes(name)) out.added.push(name);
-      this.startVs(vs, carry);
+    for (const vs of next.virtualServers) {
+      const name = virtualServerName(vs);
+      if (!this.running.some((r) => r.name === name)) this.startVs(vs, carry);
     }
-    return out;
+    return plan;
   }
 
   private stopOne(r: RunningVs): void {
-    for (const c of r.checkers) c.stop();
+    for (const c of r.checkers) {
+      c.stop();
+      this.probes.delete(c.id.replace(/^checker:/, ''));
+    }
     r.actor.send({ type: 'stop' });
     r.actor.stop();
     this.running.splice(this.running.indexOf(r), 1);
   }
 
   /** checkers stop (their running probes are cancelled); virtual servers announce omega's DOWNs */
-  stop(): void {
+  stop(): Promise<void> {
     for (const r of [...this.running]) this.stopOne(r);
+    return Promise.resolve();
   }
 }

@@ -246,6 +246,8 @@ export async function run(args: readonly string[]): Promise<number> {
     ...(lb ? { lb } : {}),
     version: VERSION,
     configFile: file,
+    // health checks on a thread of their own (VIGIL_CHECKER_THREAD=0: on the main one, to compare)
+    checkerThread: process.env['VIGIL_CHECKER_THREAD'] !== '0',
   });
   // ready from daemon.started until daemon.stopping (/readyz)
   const health = new DaemonHealth(bus);
