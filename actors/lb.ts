@@ -83,7 +83,17 @@ export class LbActor {
   failures = 0;
 
   /** the config's virtual_server_groups, which group virtual servers expand to (a reload replaces them) */
-  groups: readonly VirtualServerGroup[] = [];
+  get groups(): readonly VirtualServerGroup[] {
+    return this._groups;
+  }
+
+  set groups(g: readonly VirtualServerGroup[]) {
+    this._groups = g;
+    this.built = undefined;
+  }
+
+  private _groups: readonly VirtualServerGroup[] = [];
+  private built: LbTable | undefined;
 
   constructor(private readonly ports: LbPorts) {
     const every = ports.reconcileMs ?? 5000;
@@ -100,6 +110,7 @@ export class LbActor {
   /** a virtual server's destinations (its machine's `vs.table`); `cause` is that event */
   update(vs: VirtualServer, name: string, entries: readonly TableEntry[], cause?: BusEvent): void {
     this.desired.set(name, { vs, entries, ...(cause ? { cause } : {}) });
+    this.built = undefined;
     if (this.scheduled) return;
     this.scheduled = true;
     // every table change of this tick in one apply
@@ -112,17 +123,27 @@ export class LbActor {
   /** a virtual server no longer run: its services leave the data plane */
   remove(name: string): void {
     if (!this.desired.delete(name)) return;
+    this.built = undefined;
     this.enqueue('change');
   }
 
-  /** the whole desired table */
+  /**
+   * The whole desired table. The same object until a virtual server's table changes: the drivers
+   * see that nothing changed on our side without comparing 1,000 destinations (adapters/lb/nftables.ts).
+   */
   table(): LbTable {
+    this.built ??= this.build();
+    return this.built;
+  }
+
+  private build(): LbTable {
     const services: LbService[] = [];
     for (const { vs, entries } of this.desired.values()) {
       const dests: LbDestination[] = [];
+      const byKey = new Map(vs.realServers.map((r) => [realServerKey(r.address, r.port ?? vs.port), r]));
       for (const e of entries) {
         if (e.sorry) continue;
-        const rs = vs.realServers.find((r) => realServerKey(r.address, r.port ?? vs.port) === e.key);
+        const rs = byKey.get(e.key);
         dests.push({
           address: e.address,
           port: e.port ?? 0,

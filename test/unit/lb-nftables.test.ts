@@ -242,6 +242,35 @@ describe('nftables driver over a fake runner', () => {
     assert.equal(untouched.calls.filter((c) => c.includes('sysctl')).length, 0);
   });
 
+  it('the same table again over an unchanged listing is not rebuilt; a changed listing is compared in full and repaired', async () => {
+    const nft = fakeNft();
+    const lb = createNftablesLb({ run: nft.run, prefix: ['p', 'q'], masquerade: true });
+    let reads = 0;
+    const table = { get services() { reads++; return fixtureTable.services; } };
+    await lb.apply(table); // creates the table
+    assert.deepEqual((await lb.apply(table)).changes, []); // compared in full: in sync
+    const before = reads;
+    const transactions = () => nft.calls.filter((c) => c.includes('-f')).length;
+    const tx = transactions();
+    assert.deepEqual((await lb.apply(table)).changes, []);
+    assert.equal(reads, before, 'the table was not read: the listing is the text it matched last time');
+    assert.equal(transactions(), tx);
+    // someone changed the table behind our back: another listing text, compared and rewritten
+    const items = (listing as { nftables: unknown[] }).nftables;
+    const saved = items.pop();
+    try {
+      const r = await lb.apply(table);
+      assert.ok(reads > before, 'a changed listing is compared with the table');
+      assert.equal(transactions(), tx + 1);
+      assert.ok(r.changes.length > 0);
+    } finally {
+      items.push(saved);
+    }
+    // a new table object is always compared
+    const copy = { services: [...fixtureTable.services] };
+    assert.deepEqual((await lb.apply(copy)).changes, []);
+  });
+
   it('an empty table means no table at all', async () => {
     const nft = fakeNft();
     const lb = createNftablesLb({ run: nft.run, prefix: ['p', 'q'] });
