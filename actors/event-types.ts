@@ -9,6 +9,7 @@ import type { TrackScriptEmitted } from '../machines/track-script.machine.js';
 import type { VrrpEmitted } from '../machines/vrrp.machine.js';
 import type { CheckerEmitted } from '../machines/checker.machine.js';
 import type { VirtualServerEmitted } from '../machines/virtual-server.machine.js';
+import type { JournalRecovered } from './journal-hooks.js';
 
 type Of<U, T> = Extract<U, { type: T }>;
 
@@ -172,6 +173,7 @@ export interface EventMap {
   'notify.script-exited': NotifyScriptExited;
   'notify.mail-sent': NotifyMailSent;
   'notify.mail-failed': NotifyMailFailed;
+  'journal.recovered': JournalRecovered;
 }
 
 export type EventType = keyof EventMap;
@@ -187,7 +189,7 @@ export type VigilEvent = {
     time: string;
     /** router_id of the node that published it */
     node: string;
-    /** actor kind: vrrp, sync-group, track, nats, daemon */
+    /** actor kind: vrrp, sync-group, track, nats, daemon, checker, vs, lb, notify, journal */
     kind: string;
     /** actor name: instance, group, tracker, … */
     name: string;

@@ -13,7 +13,7 @@ export function summary(e: BusEvent): string {
     case 'vrrp.priority':
       return `priority ${s(d['from'])} → ${s(d['to'])}${d['cause'] ? ` (${s(d['cause'])})` : ''}`;
     case 'vrrp.rx-lower-priority':
-      return `heard lower priority ${s(d['priority'])} from ${s(d['src'])} (ours ${s(d['ours'])})`;
+      return `heard lower priority ${s(d['priority'])} from ${s(d['src'])} (ours ${s(d['ours'])})${d['suppressed'] ? ` (${s(d['suppressed'])} adverts since the last report)` : ''}`;
     case 'vrrp.conflict':
       return `conflict with ${s(d['src'])}: ${s(d['detail'])}`;
     case 'vrrp.drop':

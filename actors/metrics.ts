@@ -16,6 +16,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { performance } from 'node:perf_hooks';
 import type { HealthReport } from '../adapters/http/server.js';
+import type { JournalStats } from '../adapters/journal/types.js';
 import type { NatsExportStats } from '../adapters/nats/export.js';
 import type { DropReason, VrrpCounters, VrrpNetStats } from '../adapters/vrrp/types.js';
 import type { NatsLinkState } from '../machines/nats-link.machine.js';
@@ -49,7 +50,8 @@ export interface MetricsOptions {
   readonly health: () => HealthReport;
   /** the raw VRRP net's own counters: datagrams read, drops no instance claimed */
   readonly vrrpNet?: () => VrrpNetStats;
-  readonly journal?: () => { readonly lastSeq: number };
+  /** the journal (its stats, when it has them: the file journal's backlog and drops) */
+  readonly journal?: () => { readonly lastSeq: number; stats?(): JournalStats };
   readonly nats?: { stats(): NatsExportStats; state(): NatsLinkState };
   /**
    * prom-client's process and Node.js metrics (default true). They cannot be unregistered (a GC
@@ -274,6 +276,16 @@ export function vrrpCollector(daemon: Daemon): Collector {
       }),
     );
 
+    scrapedCounter(
+      ctx,
+      'vigil_vrrp_events_suppressed_total',
+      'Per-packet events folded into a later one by the rate limit (one per sender per second): vrrp.rx-lower-priority events, vrrp.ignored log lines',
+      [...INSTANCE_LABELS, 'type'],
+      each(({ s, labels }, put) => {
+        for (const [type, n] of Object.entries(s.eventsSuppressed)) put({ ...labels, type }, n);
+      }),
+    );
+
     const tallied = (f: (t: Tally) => boolean) => (name: string) => [...(tallies.get(name)?.values() ?? [])].filter(f).reduce((n, t) => n + t.n, 0);
     const becameMaster = tallied((t) => t.to === 'MASTER');
     const releasedMaster = tallied((t) => t.from === 'MASTER');
@@ -406,8 +418,25 @@ export function vrrpNetCollector(stats: () => VrrpNetStats): Collector {
   };
 }
 
-export function journalCollector(journal: () => { readonly lastSeq: number }): Collector {
-  return (ctx) => scrapedGauge(ctx, 'vigil_journal_last_seq', 'Sequence number of the last event appended to the journal', [], (put) => put({}, journal().lastSeq));
+export function journalCollector(journal: () => { readonly lastSeq: number; stats?(): JournalStats }): Collector {
+  return (ctx) => {
+    scrapedGauge(ctx, 'vigil_journal_last_seq', 'Sequence number of the last event appended to the journal', [], (put) => put({}, journal().lastSeq));
+    const stats = ctx.perScrape(() => journal().stats?.());
+    scrapedGauge(ctx, 'vigil_journal_backlog_bytes', 'Bytes of events appended to the journal but not yet written (bounded; grows while the disk is full or slow)', [], (put) => {
+      const s = stats();
+      if (s) put({}, s.backlogBytes);
+    });
+    scrapedCounter(ctx, 'vigil_journal_dropped_total', 'Events the journal dropped, never written, because its backlog was full; essential="true": state transitions', ['essential'], (put) => {
+      const s = stats();
+      if (!s) return;
+      put({ essential: 'false' }, s.droppedBacklog - s.droppedBacklogEssential);
+      put({ essential: 'true' }, s.droppedBacklogEssential);
+    });
+    scrapedCounter(ctx, 'vigil_journal_write_errors_total', 'Failed journal write attempts (each retried with back-off)', [], (put) => {
+      const s = stats();
+      if (s) put({}, s.writeErrors);
+    });
+  };
 }
 
 /** The NATS export (the journal is its outbox). */

@@ -13,6 +13,7 @@ import { stateName, vrrpMachine, type VrrpEmitted, type VrrpInput, type VrrpStat
 import { performance } from 'node:perf_hooks';
 import type { Bus, BusEvent } from './bus.js';
 import { AnchoredClock, type Clock } from './clock.js';
+import { EventThrottle } from './event-throttle.js';
 import type { Logger } from './log.js';
 
 export interface VrrpPorts {
@@ -180,6 +181,15 @@ export class VrrpInstanceActor {
   /** listeners for the machine's emitted events (the sync group, tests) */
   private readonly listeners = new Set<(e: VrrpEmitted) => void>();
   private readonly clock: Clock;
+  /**
+   * Per-packet reports (a MASTER hearing lower priority; a BACKUP discarding it) folded per sender:
+   * the first at once, then at most one per second with the count folded into it (actors/event-throttle.ts).
+   * 1 s rather than the advert interval: keepalived's default advert_int, so a sender at that rate
+   * or slower (any well-behaved lower-priority master) is still reported advert by advert as
+   * keepalived does, while the bound on durable events (one per second per sender) does not depend
+   * on how short the configured interval is (at 10 ms, the advert interval would allow 100/s).
+   */
+  private readonly perPacket: EventThrottle<VrrpEmitted>;
 
   constructor(
     /** replaced in place by reconfigure() */
@@ -189,6 +199,16 @@ export class VrrpInstanceActor {
     this.name = resolved.input.name;
     this.log = ports.log.child({ instance: this.name });
     this.clock = ports.clock ?? new AnchoredClock();
+    const clock = this.clock as Clock & { now?: () => number };
+    this.perPacket = new EventThrottle<VrrpEmitted>(
+      {
+        // a SimulatedClock's time in tests; the real clock's timers run on performance.now()
+        now: typeof clock.now === 'function' ? () => clock.now!() : () => performance.now(),
+        setTimeout: (fn, ms) => this.clock.setTimeout(fn, ms),
+        clearTimeout: (id) => this.clock.clearTimeout(id),
+      },
+      (e, suppressed) => this.reportPerPacket(e, suppressed),
+    );
     for (const t of resolved.trackedInterfaces) {
       this.trackers.set(`interface:${t.name}`, { kind: 'interface', name: t.name, weight: t.weight, reverse: t.reverse, status: 'unknown' });
     }
@@ -301,6 +321,8 @@ export class VrrpInstanceActor {
     this.unwatch?.();
     this.endpoint?.close();
     this._actor?.stop();
+    // the counts folded so far (nothing is heard any more: no timer is left behind)
+    this.perPacket.flush();
     await this.restoreSysctls();
     if (this.resolved.vmac) await this.deleteVmac(this.resolved.vmac);
   }
@@ -462,6 +484,8 @@ export class VrrpInstanceActor {
       trackers: [...this.trackers.values()].map((t) => ({ kind: t.kind, name: t.name, status: t.status, weight: t.weight, ...(t.value !== undefined ? { value: t.value } : {}) })),
       ...(this.endpoint?.stats ? { counters: this.endpoint.stats() } : {}),
       addressListErrors: this.addressListErrors,
+      /** per-packet events folded into a later one by the rate limit, by type (vrrp.ignored: log lines) */
+      eventsSuppressed: Object.fromEntries(this.perPacket.suppressedByKind),
     };
   }
 
@@ -716,11 +740,25 @@ export class VrrpInstanceActor {
     this.dropLog.set(reason, d);
   }
 
+  /** one per-packet report let through by the rate limit: its log line and, if published, its event */
+  private reportPerPacket(e: VrrpEmitted, suppressed: number) {
+    // a summary: the last of `suppressed` reports folded since the previous line (each still answered)
+    const more = suppressed ? ` (${suppressed} such adverts since the last report)` : '';
+    if (e.type === 'vrrp.rx-lower-priority') {
+      this.log.info(`(${this.name}) Received advert from ${e.src} with lower priority ${e.priority}, ours ${e.ours}, forcing new election${more}`);
+      this.ports.bus.publish('vrrp', this.name, e.type, { ...e, ...(suppressed ? { suppressed } : {}) });
+    } else if (e.type === 'vrrp.ignored') {
+      this.log.info(`(${this.name}) received lower priority (${e.priority}) advert from ${e.src} - discarding${more}`);
+    }
+  }
+
   private onEmitted(e: VrrpEmitted) {
     for (const fn of this.listeners) fn(e);
     const linkTo = (e?: BusEvent) => (e ? { cause: e.id, correlation: e.correlation } : {});
     switch (e.type) {
       case 'vrrp.state': {
+        // what was heard before the change is reported before it
+        this.perPacket.flush();
         const why = e.cause === 'startup' && e.to !== 'MASTER' ? ' (init)' : '';
         if (e.to === 'STOP') this.log.info(`(${this.name}) Stopped`);
         else this.log.info({ from: e.from, to: e.to, cause: e.cause, priority: e.priority, master: e.master }, `(${this.name}) Entering ${LOG_STATE[e.to]} STATE${why}`);
@@ -736,11 +774,10 @@ export class VrrpInstanceActor {
         this.lastPriorityEvent = this.ports.bus.publish('vrrp', this.name, e.type, { ...e }, linkTo(this.trackerCause));
         return;
       case 'vrrp.rx-lower-priority':
-        this.log.info(`(${this.name}) Received advert from ${e.src} with lower priority ${e.priority}, ours ${e.ours}, forcing new election`);
-        this.ports.bus.publish('vrrp', this.name, e.type, { ...e });
+        this.perPacket.offer(e.type, e.src, e);
         return;
       case 'vrrp.ignored':
-        if (e.reason === 'lower-priority') this.log.info(`(${this.name}) received lower priority (${e.priority}) advert from ${e.src} - discarding`);
+        if (e.reason === 'lower-priority') this.perPacket.offer(e.type, e.src, e);
         return;
       case 'vrrp.conflict':
         this.log.error(`(${this.name}) CONFIGURATION ERROR: ${e.detail} (${e.src})`);

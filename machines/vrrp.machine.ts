@@ -115,8 +115,12 @@ export type VrrpEmitted =
   | { type: 'vrrp.priority'; instance: string; from: number; to: number; cause?: string }
   /** wanted state, for the sync group (keepalived's `wantstate`) */
   | { type: 'vrrp.want'; instance: string; want: 'MASTER' | 'BACKUP' | 'FAULT' }
-  /** MASTER heard a lower-priority master: notify_master_rx_lower_pri */
-  | { type: 'vrrp.rx-lower-priority'; instance: string; src: string; priority: number; ours: number }
+  /**
+   * MASTER heard a lower-priority master: notify_master_rx_lower_pri. `suppressed` is never set by
+   * the machine: the VRRP actor's rate limit (actors/event-throttle.ts) publishes the first from a
+   * sender at once, then at most one per second: the last of the `suppressed` adverts folded since.
+   */
+  | { type: 'vrrp.rx-lower-priority'; instance: string; src: string; priority: number; ours: number; suppressed?: number }
   | { type: 'vrrp.ignored'; instance: string; src: string; priority: number; reason: 'not-ready' | 'lower-priority' }
   | { type: 'vrrp.conflict'; instance: string; src: string; detail: string }
   /** the set of fault flags changed (FAULT ⇔ non-empty) */

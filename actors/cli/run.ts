@@ -24,6 +24,7 @@ import { createNotifier } from '../../adapters/service/notify.js';
 import { claimPidfile, DEFAULT_PIDFILE, type Pidfile } from '../../adapters/service/pidfile.js';
 import { daemonChild, detach, withoutDaemonFlag } from '../../adapters/service/detach.js';
 import type { Dashboard } from '../dashboard/routes.js';
+import { journalHooks } from '../journal-hooks.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -199,7 +200,9 @@ export async function run(args: readonly string[]): Promise<number> {
         // group commit: a batch is written (into the OS, safe from a crash of vigil) within 1 ms of
         // its first event and fdatasynced; events arriving meanwhile join the next batch
         syncIntervalMs: 1,
-        onError: (err) => log.error({ err }, `journal ${journalDir}: ${err.message}`),
+        // write failures logged; a backlog past its bound drops informational events first, and a
+        // journal.recovered event says what was lost once there is room again
+        ...journalHooks({ dir: journalDir, log, publish: (d) => bus.publish('journal', bus.node, 'journal.recovered', d) }),
       }).catch((err: Error) => {
         log.error({ err }, `cannot open the journal at ${journalDir}: ${err.message}; events stay in memory only`);
         return undefined;

@@ -12,6 +12,8 @@ export type JournalErrorCode =
   | 'IO'
   /** rotation deleted records some cursor had not passed yet (the outbox overflowed) */
   | 'OVERFLOW'
+  /** the in-memory backlog of unwritten records is full: new events are dropped (start, and totals at the end) */
+  | 'BACKLOG_FULL'
   /** cursors.json could not be read or held bad values; the bad cursors start again at 0 */
   | 'CURSORS'
   /** an onAppend listener threw */

@@ -15,7 +15,19 @@
 // back-off up to 5 s (the retry writes at the same offset, so a partial write is overwritten). A
 // run of failures (a full disk) is reported through onError once, when it starts or its error
 // changes, counted in `writeErrors`, and its end through onRecovered: no log line per retry.
-// Nothing is lost while the process lives, but the backlog (`unsynced`) grows in memory.
+//
+// The backlog. Records appended but not yet written (a full disk, a stalled one) stay in memory, up
+// to maxBacklogBytes (default 16 MiB, some 30,000 events of ~500 bytes: minutes of a busy node's
+// events, far beyond any healthy fdatasync). Past it, new events are dropped, not old ones: every
+// record in memory already has its seq, which readers may have seen (the NATS export reads the live
+// tail from memory and acks by seq) and which the file must hold without gaps (a gap reads as
+// damage on open), so a record can leave the backlog only by being written. Half of the bound is
+// kept for `essential` events (the caller's choice: vigil's state transitions): others are
+// dropped once the backlog holds half of it, so a flood of reports cannot crowd out a transition;
+// essential ones are dropped only when the whole bound is used. A drop is never silent: counted in
+// stats (`droppedBacklog`, `droppedBacklogEssential`), reported through onError when the dropping
+// starts (and when it reaches essential events), and once more with the totals when the backlog
+// has room again; onRecovered then carries the counts, by event type, for a summary event.
 //
 // Opening. Every record of every segment is checked. In the last segment the first torn or corrupt
 // record ends the log: the file is truncated there (what a crash mid-write leaves; the records cut
@@ -39,12 +51,33 @@ import { decodeFrame, decodePayload, encodeRecord, HEADER_BYTES, MAX_RECORD_BYTE
 import type { Journal, JournalEntry, JournalOptions, JournalStats, ReadOptions } from './types.js';
 
 export interface FileJournalOptions extends JournalOptions {
-  /** writes succeed again after a run of failures (`failures` attempts over `ms`) */
-  readonly onRecovered?: (info: { failures: number; ms: number }) => void;
+  /** writes succeed again after a run of failures, or the backlog has room again after drops */
+  readonly onRecovered?: (info: JournalRecovery) => void;
   /** write at once (not waiting for the timer) when this many bytes are buffered (default 256 KiB) */
   readonly batchBytes?: number;
   /** largest payload accepted by append() and on open (default 1 MiB) */
   readonly maxRecordBytes?: number;
+  /** bound on records appended but not yet written; past it new ones are dropped (default 16 MiB) */
+  readonly maxBacklogBytes?: number;
+  /**
+   * events that may use the second half of the backlog bound (default: all): the others are dropped
+   * once the backlog holds half of it
+   */
+  readonly essential?: (event: unknown) => boolean;
+}
+
+/** The end of a run of failed writes or of backlog drops: what onRecovered reports. */
+export interface JournalRecovery {
+  /** failed write attempts in the run (0: the disk was slow, not failing) */
+  readonly failures: number;
+  /** from the first failure or drop to the successful write */
+  readonly ms: number;
+  /** events dropped by the backlog bound in the run, never written */
+  readonly dropped: number;
+  /** of which essential */
+  readonly droppedEssential: number;
+  /** dropped events by their `type` field ('unknown' without one) */
+  readonly droppedByType: Readonly<Record<string, number>>;
 }
 
 export const JOURNAL_DEFAULTS = {
@@ -53,7 +86,11 @@ export const JOURNAL_DEFAULTS = {
   maxBytes: 256 << 20,
   batchBytes: 256 << 10,
   maxRecordBytes: MAX_RECORD_BYTES,
+  maxBacklogBytes: 16 << 20,
 } as const;
+
+/** distinct event types counted apart in a run's drops; the rest are counted as 'other' */
+const MAX_DROP_TYPES = 64;
 
 const SEGMENT_RE = /^journal-(\d{16})\.log$/;
 const CURSORS = 'cursors.json';
@@ -81,9 +118,10 @@ export async function openJournal(dir: string, opts: FileJournalOptions = {}): P
 }
 
 export class FileJournal implements Journal {
-  private readonly o: Required<Omit<FileJournalOptions, 'onError' | 'onRecovered'>>;
+  private readonly o: Required<Omit<FileJournalOptions, 'onError' | 'onRecovered' | 'essential'>>;
   private readonly onError: (err: Error) => void;
-  private readonly onRecovered: (info: { failures: number; ms: number }) => void;
+  private readonly onRecovered: (info: JournalRecovery) => void;
+  private readonly essential: (event: unknown) => boolean;
   private segments: Segment[] = [];
   private fh: FileHandle | null = null;
   private nextSeq = 1;
@@ -101,9 +139,16 @@ export class FileJournal implements Journal {
   private savedEpoch = 0;
   private timer: NodeJS.Timeout | null = null;
   private retryMs = 0;
-  /** failed write attempts, ever; and the current run of them (reported once) */
+  /** failed write attempts, ever; and the error of the current run of them (reported once) */
   private writeErrors = 0;
-  private failing: { since: number; count: number; message: string } | null = null;
+  private failingWith: string | null = null;
+  /**
+   * the run of failures and drops onRecovered will report: from the first failed write or dropped
+   * event until a write succeeds with the backlog under half its bound
+   */
+  private trouble: { since: number; failures: number; dropped: number; essential: number; byType: Map<string, number> } | null = null;
+  private droppedBacklog = 0;
+  private droppedBacklogEssential = 0;
   private writer: Promise<void> | null = null;
   private flushWaiters: { target: number; epoch: number; resolve: () => void; reject: (e: Error) => void }[] = [];
   private readonly listeners = new Set<(lastSeq: number) => void>();
@@ -126,9 +171,11 @@ export class FileJournal implements Journal {
       maxBytes: opts.maxBytes ?? JOURNAL_DEFAULTS.maxBytes,
       batchBytes: opts.batchBytes ?? JOURNAL_DEFAULTS.batchBytes,
       maxRecordBytes: opts.maxRecordBytes ?? JOURNAL_DEFAULTS.maxRecordBytes,
+      maxBacklogBytes: opts.maxBacklogBytes ?? JOURNAL_DEFAULTS.maxBacklogBytes,
     };
     this.onError = opts.onError ?? (() => {});
     this.onRecovered = opts.onRecovered ?? (() => {});
+    this.essential = opts.essential ?? (() => true);
   }
 
   get lastSeq(): number {
@@ -139,6 +186,10 @@ export class FileJournal implements Journal {
 
   append(id: string, event: unknown): number {
     if (this.closed) throw new JournalError('CLOSED', 'append() after close()');
+    const essential = this.essential(event);
+    const room = this.backlogLimit(essential);
+    // full already: dropped before paying for its encoding (a flood arrives this way)
+    if (this.memBytes >= room) return this.drop(event, essential);
     let json: string;
     try {
       json = JSON.stringify({ id, event });
@@ -149,6 +200,7 @@ export class FileJournal implements Journal {
     if (bytes > this.o.maxRecordBytes) {
       throw new JournalError('BAD_EVENT', `event ${id} is ${bytes} bytes (limit ${this.o.maxRecordBytes})`);
     }
+    if (this.memBytes + HEADER_BYTES + bytes > room) return this.drop(event, essential);
     const seq = this.nextSeq++;
     const rec = encodeRecord(seq, json, bytes);
     this.mem.push(rec);
@@ -157,6 +209,47 @@ export class FileJournal implements Journal {
     else this.arm(this.o.syncIntervalMs);
     this.notify();
     return seq;
+  }
+
+  /** how far the backlog may grow for an event of this class (see the file comment) */
+  private backlogLimit(essential: boolean): number {
+    return essential ? this.o.maxBacklogBytes : this.o.maxBacklogBytes / 2;
+  }
+
+  /** Count a dropped event (it gets no seq); report the start of the dropping, and its reaching essential events. */
+  private drop(event: unknown, essential: boolean): 0 {
+    this.droppedBacklog++;
+    if (essential) this.droppedBacklogEssential++;
+    const t = this.troubleRun();
+    const type = typeof (event as { type?: unknown } | null)?.type === 'string' ? (event as { type: string }).type : 'unknown';
+    const key = t.byType.has(type) || t.byType.size < MAX_DROP_TYPES ? type : 'other';
+    t.byType.set(key, (t.byType.get(key) ?? 0) + 1);
+    const first = t.dropped++ === 0;
+    const firstEssential = essential && t.essential++ === 0;
+    if (first || firstEssential) {
+      const what = essential ? 'every new event, state transitions included,' : `new events that are not essential (${type} …)`;
+      this.onError(
+        new JournalError('BACKLOG_FULL', `${this.memBytes} bytes of events not yet written (limit ${this.o.maxBacklogBytes}): ${what} dropped and counted until the journal catches up`),
+      );
+    }
+    return 0;
+  }
+
+  private troubleRun(): NonNullable<FileJournal['trouble']> {
+    return (this.trouble ??= { since: Date.now(), failures: 0, dropped: 0, essential: 0, byType: new Map() });
+  }
+
+  /** After a successful write: a run of failures or drops is over once the backlog has room for every event. */
+  private recovered(): void {
+    const t = this.trouble;
+    if (!t || this.memBytes >= this.backlogLimit(false)) return;
+    this.trouble = null;
+    const droppedByType = Object.fromEntries(t.byType);
+    if (t.dropped) {
+      const types = Object.entries(droppedByType).map(([k, n]) => `${n} ${k}`).join(', ');
+      this.onError(new JournalError('BACKLOG_FULL', `${t.dropped} events were dropped, never written, while the backlog was full (${t.essential} essential): ${types}`));
+    }
+    this.onRecovered({ failures: t.failures, ms: Date.now() - t.since, dropped: t.dropped, droppedEssential: t.essential, droppedByType });
   }
 
   flush(): Promise<void> {
@@ -202,20 +295,15 @@ export class FileJournal implements Journal {
         if (!this.flushWaiters.length && this.memBytes < this.o.batchBytes) break;
       }
       this.retryMs = 0;
-      if (this.failing) {
-        const { since, count } = this.failing;
-        this.failing = null;
-        this.onRecovered({ failures: count, ms: Date.now() - since });
-      }
+      this.failingWith = null;
+      this.recovered();
     } catch (cause) {
       const err = cause instanceof JournalError ? cause : new JournalError('IO', `journal write failed: ${(cause as Error).message}`, { cause });
       this.writeErrors++;
       // a retry failing the same way is counted, not reported again
-      if (this.failing?.message !== err.message) this.onError(err);
-      if (this.failing) {
-        this.failing.count++;
-        this.failing.message = err.message;
-      } else this.failing = { since: Date.now(), count: 1, message: err.message };
+      if (this.failingWith !== err.message) this.onError(err);
+      this.failingWith = err.message;
+      this.troubleRun().failures++;
       for (const w of this.flushWaiters.splice(0)) w.reject(err);
       this.retryMs = Math.min(Math.max(this.retryMs * 2, this.o.syncIntervalMs, 10), MAX_RETRY_MS);
       if (!this.closed) {
@@ -247,8 +335,9 @@ export class FileJournal implements Journal {
       let k = 0;
       let size = 0;
       while (k < n && (k === 0 || seg.bytes + size + this.mem[k]!.length <= this.o.segmentBytes)) size += this.mem[k++]!.length;
-      const chunk = k === 1 ? this.mem[0]! : Buffer.concat(this.mem.slice(0, k), size);
-      await writeAll(this.fh!, chunk, seg.bytes);
+      // gathered by the kernel, not copied into one buffer: a backlog of megabytes retried on a full
+      // disk would otherwise allocate its whole size again at every attempt
+      await writeAll(this.fh!, this.mem.slice(0, k), seg.bytes);
       touched = true;
       // index and bookkeeping only once the bytes are in the file (a failed write changes nothing)
       let off = seg.bytes;
@@ -502,6 +591,9 @@ export class FileJournal implements Journal {
       skippedOnOpen: this.skippedOnOpen,
       droppedUnacked: this.droppedUnacked,
       writeErrors: this.writeErrors,
+      backlogBytes: this.memBytes,
+      droppedBacklog: this.droppedBacklog,
+      droppedBacklogEssential: this.droppedBacklogEssential,
     };
   }
 
@@ -667,11 +759,24 @@ function offsetFor(seg: Segment, seq: number): number {
   return off;
 }
 
-async function writeAll(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
-  for (let done = 0; done < buf.length; ) {
-    const { bytesWritten } = await fh.write(buf, done, buf.length - done, position + done);
-    done += bytesWritten;
+/** Write `bufs` back to back at `position` (pwritev), continuing after short writes. */
+async function writeAll(fh: FileHandle, bufs: Buffer[], position: number): Promise<void> {
+  let rest = bufs;
+  for (let at = position; rest.length; ) {
+    const { bytesWritten } = await fh.writev(rest, at);
+    // libuv returns a short count, not the error, when a write stops part way (ENOSPC): the next
+    // call reports it; a write that makes no progress at all must not spin
+    if (bytesWritten <= 0) throw new Error(`write at offset ${at} made no progress`);
+    at += bytesWritten;
+    rest = after(rest, bytesWritten);
   }
+}
+
+/** `bufs` without their first `n` bytes (no copy: the buffer cut in two is a view) */
+function after(bufs: Buffer[], n: number): Buffer[] {
+  let i = 0;
+  for (; i < bufs.length && n >= bufs[i]!.length; i++) n -= bufs[i]!.length;
+  return n > 0 ? [bufs[i]!.subarray(n), ...bufs.slice(i + 1)] : bufs.slice(i);
 }
 
 type ReadFrame =

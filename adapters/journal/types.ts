@@ -24,13 +24,21 @@ export interface JournalStats {
   readonly droppedUnacked: number;
   /** failed write attempts (each retried; a run of them is reported once through onError) */
   readonly writeErrors: number;
+  /** bytes of records appended but not yet written (bounded: see FileJournalOptions.maxBacklogBytes) */
+  readonly backlogBytes: number;
+  /** events append() dropped because the backlog was full (never written; reported through onError) */
+  readonly droppedBacklog: number;
+  /** of which essential (state transitions: the caller's classification) */
+  readonly droppedBacklogEssential: number;
 }
 
 export interface Journal {
   /**
    * Append one event. Synchronous and cheap: the record goes to an in-memory batch written and
-   * fsynced within `syncIntervalMs` (or at once when the batch is large). Returns its seq.
-   * Never throws for I/O errors (they are reported through `onError` and retried).
+   * fsynced within `syncIntervalMs` (or at once when the batch is large). Returns its seq, or 0
+   * when the event was dropped because the in-memory backlog is full (a journal that cannot write:
+   * counted in stats, reported through `onError`). Never throws for I/O errors (they are reported
+   * through `onError` and retried).
    */
   append(id: string, event: unknown): number;
   /** write and fsync everything appended so far */
@@ -69,6 +77,6 @@ export interface JournalOptions {
   readonly segmentBytes?: number;
   /** keep at most this many bytes over all segments (default 256 MiB); oldest segments go first */
   readonly maxBytes?: number;
-  /** I/O errors (a run of failed retries once), torn records found on open, overflow drops */
+  /** I/O errors (a run of failed retries once), torn records found on open, overflow and backlog drops */
   readonly onError?: (err: Error) => void;
 }

@@ -49,7 +49,7 @@ export class JournalStub implements Journal {
   }
 
   stats(): JournalStats {
-    return { lastSeq: this.lastSeq, unsynced: 0, bytes: 0, segments: 1, skippedOnOpen: 0, droppedUnacked: 0, writeErrors: 0 };
+    return { lastSeq: this.lastSeq, unsynced: 0, bytes: 0, segments: 1, skippedOnOpen: 0, droppedUnacked: 0, writeErrors: 0, backlogBytes: 0, droppedBacklog: 0, droppedBacklogEssential: 0 };
   }
 
   async close(): Promise<void> {

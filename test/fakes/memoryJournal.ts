@@ -90,7 +90,7 @@ export function memoryJournal(store: MemoryJournalStore = memoryJournalStore()):
       listeners.add(fn);
       return () => listeners.delete(fn);
     },
-    stats: (): JournalStats => ({ lastSeq: lastSeq(), unsynced: 0, bytes, segments: 1, skippedOnOpen: 0, droppedUnacked: 0, writeErrors: 0 }),
+    stats: (): JournalStats => ({ lastSeq: lastSeq(), unsynced: 0, bytes, segments: 1, skippedOnOpen: 0, droppedUnacked: 0, writeErrors: 0, backlogBytes: 0, droppedBacklog: 0, droppedBacklogEssential: 0 }),
     async close() {
       closed = true;
       wake();

@@ -9,7 +9,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { crc32c } from '../../adapters/journal/crc.js';
 import type { JournalError } from '../../adapters/journal/errors.js';
-import { openJournal, segmentName, type FileJournalOptions } from '../../adapters/journal/file.js';
+import { openJournal, segmentName, type FileJournalOptions, type JournalRecovery } from '../../adapters/journal/file.js';
 import type { Journal, JournalEntry } from '../../adapters/journal/types.js';
 import { runJournalContract } from '../contract/journal.contract.js';
 
@@ -223,6 +223,66 @@ describe('file journal', () => {
     }
     assert.ok(j.stats().segments >= 2);
     await j.close();
+  });
+
+  it('bounds the backlog: past half of it only essential events, past all of it none; every drop counted and reported', async () => {
+    // appends in one synchronous run: the writer cannot write meanwhile, as on a stalled disk
+    const dir = await tempDir();
+    const errors: JournalError[] = [];
+    const recoveries: JournalRecovery[] = [];
+    const LIMIT = 64 << 10;
+    const opts: FileJournalOptions = {
+      maxBacklogBytes: LIMIT,
+      essential: (e) => (e as { type: string }).type === 'state',
+      onError: (e) => errors.push(e as JournalError),
+      onRecovered: (r) => recoveries.push(r),
+    };
+    const j = await openJournal(dir, opts);
+    const pad = 'x'.repeat(200);
+    const kept: string[] = [];
+    let maxBacklog = 0;
+    const append = (id: string, type: string) => {
+      const seq = j.append(id, { type, pad });
+      if (seq) {
+        assert.equal(seq, kept.length + 1, 'kept records have consecutive seqs');
+        kept.push(id);
+      }
+      maxBacklog = Math.max(maxBacklog, j.stats().backlogBytes);
+      return seq;
+    };
+    for (let i = 0; i < 1000; i++) append(`i${i}`, 'info');
+    const infoKept = kept.length;
+    assert.ok(j.stats().backlogBytes <= LIMIT / 2, 'reports stop at half the bound');
+    assert.ok(infoKept > 100 && infoKept < 1000, `${infoKept} reports kept`);
+    for (let i = 0; i < 1000; i++) append(`s${i}`, 'state');
+    const stateKept = kept.length - infoKept;
+    assert.ok(stateKept > 100 && stateKept < 1000, `${stateKept} transitions kept in the reserved half`);
+    assert.ok(maxBacklog <= LIMIT, `backlog ${maxBacklog} bytes, limit ${LIMIT}`);
+    assert.ok(maxBacklog > LIMIT - 300, 'the bound is used');
+    const s = j.stats();
+    assert.deepEqual([s.droppedBacklog, s.droppedBacklogEssential], [2000 - kept.length, 1000 - stateKept]);
+    // reported when reports start to drop, and when transitions do; not per drop
+    assert.deepEqual(errors.map((e) => e.code), ['BACKLOG_FULL', 'BACKLOG_FULL']);
+    assert.match(errors[0]!.message, /not essential \(info/);
+    assert.match(errors[1]!.message, /state transitions included/);
+    assert.equal(recoveries.length, 0);
+    // the writer catches up: the totals, once
+    await j.flush();
+    assert.equal(j.stats().backlogBytes, 0);
+    assert.deepEqual(recoveries.map((r) => ({ ...r, ms: 0 })), [
+      { failures: 0, ms: 0, dropped: 2000 - kept.length, droppedEssential: 1000 - stateKept, droppedByType: { info: 1000 - infoKept, state: 1000 - stateKept } },
+    ]);
+    assert.equal(errors.length, 3);
+    assert.match(errors[2]!.message, new RegExp(`^${2000 - kept.length} events were dropped`));
+    // room again: appends are kept
+    assert.equal(j.append('after', { type: 'info', pad }), kept.length + 1);
+    kept.push('after');
+    await j.close();
+    // on disk: exactly the kept ones, no gap (a gap would read as damage)
+    const k = await openJournal(dir);
+    assert.equal(k.stats().skippedOnOpen, 0);
+    assert.deepEqual((await all(k)).map((e) => e.id), kept);
+    await k.close();
   });
 
   it('survives SIGKILL: every flushed record is there, in order, no gap, no duplicate', async () => {
