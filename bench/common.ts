@@ -1,9 +1,11 @@
 // What the namespace benchmarks share: finding tools, a plain environment for Node children,
-// waiting on events, and the environment lines of a report's header.
+// waiting on events, the environment lines of a report's header, and the JSON of the benchmarks
+// that have no baseline (recordFigures).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** An executable on PATH or in the sbin directories, or undefined. */
 export function which(cmd: string): string | undefined {
@@ -69,4 +71,68 @@ export function gitCommit(repo: string): string {
   if (r.status !== 0) return 'unknown';
   const dirty = spawnSync('git', ['-C', repo, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' });
   return r.stdout.trim() + (dirty.status === 0 && dirty.stdout.trim() ? ' (with uncommitted changes)' : '');
+}
+
+// ---------------------------------------------------------------------------------------------
+// figures without a baseline (notifier, dashboard, NATS, journal) → bench/<name>.json, for bench/report.ts
+
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+
+/** The environment lines every benchmark's JSON carries (bench/report.ts prints them in its header). */
+export function benchEnv(): { date: string; kernel: string; cpu: string; cpus: number; node: string; vigilCommit: string; loadavg: number[] } {
+  return {
+    date: new Date().toISOString(), kernel: os.release(), cpu: cpuModel(), cpus: os.availableParallelism(),
+    node: process.version, vigilCommit: gitCommit(path.resolve(BENCH_DIR, '..')), loadavg: os.loadavg(),
+  };
+}
+
+export interface FigureInput {
+  /** the key: a figure of the same name from an earlier run is replaced */
+  name: string;
+  unit: string;
+  /** latencies and the like: n, p50, p99 and max are taken from them */
+  samples?: readonly number[];
+  /** a single figure (a count, a first-render time) */
+  value?: number;
+  note?: string;
+}
+
+/** The files keep at most this many samples: evenly spaced quantiles, enough for a histogram. */
+const MAX_SAMPLES = 1000;
+
+function quantileOf(sorted: readonly number[], q: number): number {
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  return sorted[lo]! + (sorted[Math.ceil(pos)]! - sorted[lo]!) * (pos - lo);
+}
+
+/**
+ * Writes `figures` into bench/<bench>.json, keeping the figures of other names already there (the
+ * notifier's two modes run separately). Each figure carries its own run's date and commit.
+ */
+export function recordFigures(bench: string, figures: readonly FigureInput[], dir = BENCH_DIR): void {
+  const file = path.join(dir, `${bench}.json`);
+  const env = benchEnv();
+  const round = (x: number): number => Math.round(x * 1000) / 1000;
+  const fresh = figures.map((f) => {
+    const s = (f.samples ?? []).filter(Number.isFinite).sort((a, b) => a - b);
+    const kept = s.length <= MAX_SAMPLES ? s : Array.from({ length: MAX_SAMPLES }, (_, i) => quantileOf(s, i / (MAX_SAMPLES - 1)));
+    return {
+      name: f.name, unit: f.unit, ...(f.note ? { note: f.note } : {}),
+      ...(s.length ? { n: s.length, p50: round(quantileOf(s, 0.5)), p99: round(quantileOf(s, 0.99)), max: round(s[s.length - 1]!), samples: kept.map(round) } : {}),
+      ...(f.value !== undefined ? { value: round(f.value) } : {}),
+      run: { date: env.date, commit: env.vigilCommit },
+    };
+  });
+  let old: { name?: unknown }[] = [];
+  try {
+    const prev = JSON.parse(fs.readFileSync(file, 'utf8')) as { figures?: unknown };
+    if (Array.isArray(prev.figures)) old = prev.figures as { name?: unknown }[];
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') process.stderr.write(`${bench}: ${file} unreadable (${(err as Error).message}); writing it afresh\n`);
+  }
+  const names = new Set(fresh.map((f) => f.name));
+  const all = [...old.filter((f) => !names.has(f.name as string)), ...fresh];
+  fs.writeFileSync(file, JSON.stringify({ env, figures: all }, null, 2) + '\n');
+  process.stderr.write(`${bench}: wrote ${path.relative(process.cwd(), file)} (bench/report.ts reads it)\n`);
 }

@@ -16,6 +16,7 @@ import { serveHttp } from '../adapters/http/server.js';
 import { Bus } from '../actors/bus.js';
 import { History, journalLog } from '../actors/dashboard/history.js';
 import { createDashboard } from '../actors/dashboard/routes.js';
+import { recordFigures } from './common.js';
 
 const { values } = parseArgs({ options: { events: { type: 'string', default: '100000' }, transitions: { type: 'string', default: '100' } } });
 const N = Number(values.events);
@@ -68,6 +69,10 @@ async function replay(): Promise<void> {
   }
   console.log(`replay: ${N.toLocaleString('en')} events (${(journal.stats().bytes / 2 ** 20).toFixed(1)} MiB journal); first fold ${ms(fold)}; ${b.snapshots} snapshots every ${b.snapshotEvery} events`);
   console.log(`        state at a random moment (50): p50 ${ms(pct(times, 50))}, p99 ${ms(pct(times, 99))}, max ${ms(Math.max(...times))}`);
+  recordFigures('dashboard', [
+    { name: 'replay: first fold of the whole journal', unit: 'ms', value: fold, note: `${N} events` },
+    { name: 'replay: state at a random moment', unit: 'ms', samples: times, note: `${N} events` },
+  ]);
   h.close();
   await journal.close();
   await rm(dir, { recursive: true, force: true });
@@ -139,6 +144,12 @@ async function browser(): Promise<void> {
     });
     const ok = lat.filter((x) => !Number.isNaN(x));
     console.log(`        event to screen over ${M} transitions (${ok.length} seen): p50 ${ms(pct(ok, 50))}, p99 ${ms(pct(ok, 99))}, max ${ms(Math.max(...ok))}`);
+    recordFigures('dashboard', [
+      { name: 'first render, cold (a new browser)', unit: 'ms', value: cold },
+      { name: 'first render, warm (a reload)', unit: 'ms', value: warm },
+      { name: 'page weight (page, scripts, style)', unit: 'KB', value: weight.page },
+      { name: 'event to screen', unit: 'ms', samples: ok, note: `${ok.length} of ${M} transitions seen` },
+    ]);
   } finally {
     await b.close();
     await server.close();

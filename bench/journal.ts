@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openJournal } from '../adapters/journal/file.js';
+import { type FigureInput, recordFigures } from './common.js';
 
 const event = (i: number) => ({
   v: 1, id: '01J9Z3K4M5N6P7Q8R9S0T1V2W3', time: new Date().toISOString(), node: 'lb1', kind: 'vrrp', name: 'VI_1',
@@ -15,6 +16,8 @@ const event = (i: number) => ({
 });
 const pct = (xs: number[], p: number): number => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const us = (ms: number): string => `${(ms * 1000).toFixed(1)} µs`;
+/** for bench/journal.json (append latencies in µs: the samples are kept as a histogram's worth) */
+const figures: FigureInput[] = [];
 
 async function burst(n: number): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'vigil-journal-bench-'));
@@ -32,6 +35,8 @@ async function burst(n: number): Promise<void> {
   const sorted = [...lat].sort((a, b) => a - b);
   console.log(`burst  ${n} appends in ${s.toFixed(2)} s = ${Math.round(n / s).toLocaleString('en')}/s incl. fsync; ` +
     `${j.fsyncs} fsyncs, ${(j.stats().bytes / 2 ** 20).toFixed(1)} MiB; append p50 ${us(pct(sorted, 50))} p99 ${us(pct(sorted, 99))} max ${us(sorted.at(-1)!)}`);
+  figures.push({ name: 'burst: appends per second, final fsync included', unit: 'appends/s', value: n / s, note: `${n} appends` });
+  figures.push({ name: 'burst: append() latency', unit: 'µs', samples: sorted.map((x) => x * 1000) });
   await j.close();
   await rm(dir, { recursive: true, force: true });
 }
@@ -57,6 +62,7 @@ async function paced(rate: number, seconds: number): Promise<void> {
   lat.sort((a, b) => a - b);
   console.log(`paced  ${rate}/s for ${seconds} s: ${i} appends, ${j.fsyncs} fsyncs (${(j.fsyncs / seconds).toFixed(0)}/s, with cursors.json); ` +
     `append p50 ${us(pct(lat, 50))} p99 ${us(pct(lat, 99))} max ${us(lat.at(-1)!)}`);
+  figures.push({ name: `paced ${rate}/s: append() latency`, unit: 'µs', samples: lat.map((x) => x * 1000), note: `${i} appends, ${j.fsyncs} fsyncs` });
   await j.close();
   await rm(dir, { recursive: true, force: true });
 }
@@ -64,3 +70,4 @@ async function paced(rate: number, seconds: number): Promise<void> {
 await burst(200_000);
 await paced(10_000, 2);
 await paced(100, 2);
+recordFigures('journal', figures);

@@ -19,8 +19,11 @@ import { Bus } from '../actors/bus.js';
 import type { startNatsExport as StartNatsExport } from '../adapters/nats/export.js';
 import { natsServerPath, startNatsServer } from '../adapters/nats/server.js';
 import { openJournal } from '../adapters/journal/file.js';
+import { type FigureInput, recordFigures } from './common.js';
 
 const STREAM = 'BENCH';
+/** for bench/nats.json: written only when the default export module ran (not on --export A/B runs) */
+const figures: FigureInput[] = [];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? NaN;
 const nowNs = () => process.hrtime.bigint();
@@ -109,6 +112,7 @@ async function latency(start: typeof StartNatsExport, url: string, rate: number,
     for (const [k, xs] of slices) { xs.sort((a, b) => a - b); console.log(`  ${k * 0.5}s n=${xs.length} p50 ${pct(xs, 0.5).toFixed(2)} p99 ${pct(xs, 0.99).toFixed(2)} max ${xs.at(-1)!.toFixed(2)}`); }
   }
   lat.sort((a, b) => a - b);
+  figures.push({ name: `publish → JetStream subscriber at ${rate} events/s`, unit: 'ms', samples: lat, note: `${seen.size} of ${sent} received, ${dup} duplicates` });
   return `${rate} events/s for ${ms / 1000} s: ${sent} sent, ${seen.size} received (${dup} duplicates, ` +
     `${s.duplicates} deduped by the server); latency p50 ${pct(lat, 0.5).toFixed(2)} ms, p99 ${pct(lat, 0.99).toFixed(2)} ms, ` +
     `max ${lat.at(-1)?.toFixed(2)} ms`;
@@ -131,6 +135,7 @@ async function drain(start: typeof StartNatsExport, url: string, n: number, maxI
   await exp.close();
   await journal.close();
   await rm(dir, { recursive: true, force: true });
+  figures.push({ name: `drain of a backlog, maxInFlight ${maxInFlight}`, unit: 'events/s', value: n / s, note: `${n} events` });
   return `drain of a ${n}-event backlog (maxInFlight ${maxInFlight}, connect + stream create included): ` +
     `${s.toFixed(2)} s, ${Math.round(n / s)} events/s`;
 }
@@ -145,6 +150,7 @@ async function main(): Promise<void> {
   try {
     for (const rate of [100, 10_000]) console.log(await latency(startNatsExport, server.url, rate, 5000));
     for (const maxInFlight of [64, 256]) console.log(await drain(startNatsExport, server.url, 10_000, maxInFlight));
+    if (!values.export) recordFigures('nats', figures);
   } finally {
     await server.dispose();
   }

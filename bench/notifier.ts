@@ -20,6 +20,7 @@ import { Bus } from '../actors/bus.js';
 import { silentLogger } from '../actors/log.js';
 import { NotifierActor } from '../actors/notifier.js';
 import { memoryFs } from '../test/fakes/memoryFs.js';
+import { recordFigures } from './common.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-notifier-bench-'));
 const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
@@ -127,6 +128,10 @@ async function latency(n: number): Promise<void> {
   console.log(`latency: ${n} transitions, one every 20 ms over 10 instances`);
   console.log(`  transition → mail accepted:   ${mailLat.length}/${n} mails; p50 ${ms(pct(mailLat, 50))} p99 ${ms(pct(mailLat, 99))} max ${ms(mailLat.at(-1)!)}`);
   console.log(`  transition → script started: ${scriptLat.length}/${n} scripts; p50 ${ms(pct(scriptLat, 50))} p99 ${ms(pct(scriptLat, 99))} max ${ms(scriptLat.at(-1)!)}`);
+  recordFigures('notifier', [
+    { name: 'transition → mail accepted by the SMTP server', unit: 'ms', samples: mailLat, note: `${mailLat.length} of ${n} transitions` },
+    { name: 'transition → notify script started', unit: 'ms', samples: scriptLat, note: `${scriptLat.length} of ${n} transitions` },
+  ]);
   await n_.close();
   await smtp.down();
 }
@@ -171,6 +176,13 @@ async function outage(seconds: number): Promise<void> {
   console.log(`  mails owed ${owed} (${transitions - s.coalesced} single, ${s.digests} digests of ${s.coalesced}); delivered ${s.delivered}; ` +
     `still pending ${s.pending}, given up ${s.refused}; the server got ${received.size} distinct Message-IDs, ${twice} more than once; ` +
     `all delivered ${took.toFixed(1)} s after the server came back`);
+  const outageNote = `SMTP down ${seconds} s, ${transitions} transitions`;
+  recordFigures('notifier', [
+    { name: 'outage: mails owed', unit: 'mails', value: owed, note: outageNote },
+    { name: 'outage: mails delivered', unit: 'mails', value: s.delivered, note: outageNote },
+    { name: 'outage: mails delivered more than once', unit: 'mails', value: twice, note: outageNote },
+    { name: 'outage: last mail delivered after the server came back', unit: 's', value: took, note: outageNote },
+  ]);
   await n_.close();
   await smtp.down();
 }

@@ -8,7 +8,8 @@
 //   node -e 0    a bare Node start, the floor under the vigil CLI
 //   keepalived   `ip netns exec NS keepalived -t -f FILE -l -n`, whole process (root only)
 //   netns true   `ip netns exec NS true`, what `ip netns exec` adds to keepalived's figure
-// and reports medians and ratios in bench/report.md, bench/report.json and on stdout.
+// and reports medians and ratios in bench/config-test.md, bench/config-test.json (every sample too) and
+// on stdout. (Before the combined report, bench/report.ts, these were bench/report.md and .json.)
 //
 //   npm run bench                         (setup + build + this)
 //   node --import tsx bench/run.ts        (after npm run build)
@@ -234,6 +235,8 @@ interface SizeResult {
   keepalivedOutput: string[];
   keepalivedVridComplaints: string[];
   ms: Partial<Record<Measure, Stats>>;
+  /** every timed sample, ms, in the order taken (bench/report.ts plots them) */
+  samples: Partial<Record<Measure, number[]>>;
   /** keepalived's median minus the median of `ip netns exec NS true` */
   keepalivedNetMs: number | null;
   ratios: {
@@ -343,6 +346,7 @@ async function benchSize(n: number, rounds: number, ka: Keepalived | undefined):
     keepalivedOutput: kaOut.slice(0, 50),
     keepalivedVridComplaints: kaOut.filter((l) => /vrid|virtual_router_id/i.test(l)),
     ms: Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, roundStats(v)])),
+    samples: Object.fromEntries(tasks.map(([name]) => [name, samples[name].map(round3)])),
     keepalivedNetMs: kaNet === null ? null : round3(kaNet),
     ratios: {
       loadConfigVsKeepalived: kaMed !== undefined ? round3(lc / kaMed) : null,
@@ -542,10 +546,10 @@ async function main(): Promise<number> {
     for (const n of sizes) results.push(await benchSize(n, rounds, ka));
     const grow = growth(results);
     const md = markdown(env, results, grow, skip);
-    fs.writeFileSync(path.join(BENCH_DIR, 'report.md'), md);
-    fs.writeFileSync(path.join(BENCH_DIR, 'report.json'), JSON.stringify({ env, keepalivedSkipped: skip, results, growth: grow }, null, 2) + '\n');
+    fs.writeFileSync(path.join(BENCH_DIR, 'config-test.md'), md);
+    fs.writeFileSync(path.join(BENCH_DIR, 'config-test.json'), JSON.stringify({ env, keepalivedSkipped: skip, results, growth: grow }, null, 2) + '\n');
     process.stdout.write(md);
-    log('wrote bench/report.md and bench/report.json');
+    log('wrote bench/config-test.md and bench/config-test.json (bench/report.ts puts them in bench/report.md)');
     const failed = results.some((r) => r.exit.vigilCli !== 0 || r.exit.vigilLoadConfig !== 0 || (r.exit.keepalived ?? 0) !== 0);
     return failed ? 1 : 0;
   } finally {
