@@ -196,6 +196,58 @@ Options as 'vigil events'.
 `,
   },
   {
+    name: 'replay',
+    summary: 'feed recorded events back through the state machines and check each decision',
+    load: () => import('./replay.js'),
+    help: `Usage: vigil replay [--from FILE|DIR | --journal DIR | --nats URL [--stream NAME]] [-f CONFIG]
+                    [--node NODE] [--instance NAME | --actor KIND:NAME]
+                    [--since TIME] [--until TIME] [--json]
+
+Feed one node's recorded events back through vigil's state machines, offline and pure (nothing is
+sent, no address touched), and print each step: the recorded event, every event fed to a machine
+with its state before and after, and each decision the machine makes next to the recorded one.
+A replayed decision that differs from the record is a MISMATCH (exit 1). The machines run from the
+node's configuration (the record holds decisions, not configuration).
+
+What is replayed (docs/events.md, "Replay", has the details):
+  virtual servers  from their checkers' recorded checker.state / checker.weight, exactly their
+                   inputs; drains and slow-start steps inferred from what they changed
+  sync groups      from their replayed members, as the daemon wires them; their commands go back
+  VRRP instances   recorded priority changes, tracker states and the daemon's stop; adverts and
+                   timers are not recorded, so those inputs are inferred from the cause of each
+                   recorded state change (master-down-timeout: the armed Master_Down timer runs out)
+  checkers         probe results are not recorded: the fewest results the recorded change implies
+Each fed event says where it comes from: recorded, inferred or derived (sent by another machine).
+An event that cannot be replayed (the record starts after its machine started, a tie-break needing
+an address not recorded) is reported as NOT REPLAYED, and so is everything of that machine until
+the record shows it starting again; so is a machine after its first mismatch. Not replayed at all:
+track scripts, track files, the NATS link, the mail outbox (their inputs are not recorded), and
+vrrp.rx-lower-priority (a rate-limited report; it changes no state).
+
+Options:
+      --from FILE|DIR   the record: a journal directory, or JSON lines ('vigil events --json')
+      --journal DIR     the journal (default ${'/var/lib/vigil/journal'}), as 'vigil events'
+      --nats URL[,URL]  read the JetStream stream instead (one node of it: --node)
+      --stream NAME     the stream (default VIGIL); --cluster NAME: only that cluster's subjects
+  -f, --file CONFIG     the node's configuration (default: the one its last daemon.started names,
+                        else /etc/keepalived/keepalived.conf); a reload in the record is noted, the
+                        one configuration drives the whole replay
+  -i, --config-id ID    the id @ID lines are matched against (default: this host's name up to
+                        the first '.')
+      --node NODE       the node (router_id) to replay, when the record holds several
+      --instance NAME   only the steps of this VRRP instance (--actor vrrp:NAME)
+      --actor KIND:NAME only the steps of this actor: vrrp:VI_1, sync-group:G1,
+                        vs:10.0.0.100:80/tcp, 'checker:10.0.0.100:80/tcp 10.0.1.1:80 TCP_CHECK#0'
+      --since TIME      only the steps from TIME (an ISO time, or a duration back: 10m, 2h); the
+                        replay itself always starts at the beginning of the record
+      --until TIME      stop the replay at TIME
+      --json            one JSON object per step, then a summary object
+
+Exit codes: 0 every decision replayed matches the record; 1 a mismatch; 2 bad usage (unknown
+actor or node); 3 the record or the configuration cannot be read.
+`,
+  },
+  {
     name: 'chart',
     summary: "print a state machine's chart (Mermaid, DOT, SVG, JSON), drawn from the machine vigil runs",
     load: () => import('./chart.js'),

@@ -76,7 +76,7 @@ describe('vigil config-test', () => {
 
 describe('vigil', () => {
   test('every contract subcommand has --help', () => {
-    for (const cmd of ['run', 'config-test', 'status', 'reload', 'events', 'history', 'chart', 'genhash']) {
+    for (const cmd of ['run', 'config-test', 'status', 'reload', 'events', 'history', 'replay', 'chart', 'genhash']) {
       const r = vigil(cmd, '--help');
       assert.equal(r.status, 0, cmd);
       assert.match(r.stdout, new RegExp(`^Usage: vigil ${cmd}`), cmd);
