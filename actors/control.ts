@@ -19,6 +19,11 @@ export interface ControlDeps {
   readonly now?: () => number;
   /** systemd hears RELOADING=1 when a reload starts and READY=1 when it is over, applied or not */
   readonly notifier?: Pick<Notifier, 'reloading' | 'ready'>;
+  /**
+   * claim the VRIDs of a configuration about to be applied (adapters/service/vrid-claims.ts): one
+   * message per VRID another vigil on this host runs, and then nothing is applied
+   */
+  readonly claimVrids?: (config: LoadResult['config']) => Promise<string[]>;
 }
 
 /** diagnostics of a refused reload that go to the log and the daemon.reload-failed event */
@@ -84,6 +89,14 @@ export class Control {
       for (const line of kept) log.error(line);
       daemon.bus.publish('daemon', daemon.bus.node, 'daemon.reload-failed', { configFile: f, exitCode: res.exitCode, diagnostics: kept });
       return { ok: false, exitCode: res.exitCode, error, diagnostics };
+    }
+    const conflicts = (await this.deps.claimVrids?.(res.config).catch((err: Error) => [`cannot claim the VRIDs: ${err.message}`])) ?? [];
+    if (conflicts.length) {
+      const error = `${f}: another vigil on this host runs some of its VRIDs; the running configuration is kept unchanged`;
+      log.error({ conflicts }, `Reload refused: ${error}`);
+      for (const line of conflicts) log.error(line);
+      daemon.bus.publish('daemon', daemon.bus.node, 'daemon.reload-failed', { configFile: f, exitCode: ExitCode.cannotRun, diagnostics: conflicts });
+      return { ok: false, exitCode: ExitCode.cannotRun, error, diagnostics: [...diagnostics, ...conflicts] };
     }
     try {
       const report = await daemon.reload(res.config, f);

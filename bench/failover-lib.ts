@@ -92,6 +92,25 @@ export function configText(v: Variant, host: number, prio: number, vip: string, 
   ].join('\n');
 }
 
+/**
+ * `n` TCP_CHECKs (BENCH_CHECKERS), for vigil: 10 virtual servers whose real servers are closed ports
+ * of `target` (the other router: each check a SYN answered by a RST, so every checker is DOWN and
+ * checked once per delay_loop 1 s), load balanced by nftables in the router's namespace.
+ */
+export function checkersText(n: number, target: string): string {
+  if (n <= 0) return '';
+  const out = ['global_defs {', '  lb_driver nftables', '}'];
+  const perVs = Math.ceil(n / 10);
+  for (let v = 0; v * perVs < n; v++) {
+    out.push(`virtual_server 10.199.0.1 ${8000 + v} {`, '  delay_loop 1', '  lb_algo rr', '  lb_kind NAT', '  protocol TCP');
+    for (let i = v * perVs; i < Math.min(n, (v + 1) * perVs); i++) {
+      out.push(`  real_server ${target} ${30000 + i} {`, '    weight 1', '    TCP_CHECK {', '      connect_timeout 1', '      retry 1', '      delay_before_retry 1', '    }', '  }');
+    }
+    out.push('}');
+  }
+  return out.join('\n') + '\n';
+}
+
 // ---------------------------------------------------------------------------------------------
 // tcpdump's text output
 
@@ -241,6 +260,10 @@ export interface Env {
   tcpdump: string; vigilCommit: string; loadavg: number[]; trials: number; wallSeconds: number;
   /** track scripts per daemon (BENCH_LOAD), 0 = none */
   load?: number;
+  /** TCP checks per vigil daemon (BENCH_CHECKERS), 0 = none */
+  checkers?: number;
+  /** vigil exports to a NATS server that is down (BENCH_NATS=down) */
+  natsDown?: boolean;
 }
 
 export const fmtMs = (x: number | null | undefined): string =>
@@ -279,6 +302,8 @@ export function markdown(env: Env, cells: readonly CellResult[], svgFile: string
   out.push(`- vigil: ${env.vigilCommit}`);
   out.push(`- load average at start: ${env.loadavg.map((x) => x.toFixed(2)).join(' ')}`);
   if (env.load) out.push(`- each daemon also runs ${env.load} track scripts (/bin/true every 10 s) throughout`);
+  if (env.checkers) out.push(`- each vigil also runs ${env.checkers} TCP_CHECKs (delay_loop 1 s, closed ports of the other router: a SYN and a RST each) and an nftables load balancer; keepalived runs --vrrp only (its checker needs IPVS, which this kernel lacks), so the ratio is vigil with checks against keepalived without`);
+  if (env.natsDown) out.push('- each vigil exports its events to a NATS server that is down (--nats to a closed port): reconnecting throughout, events queued in its journal');
   out.push(`- trials per cell and implementation: ${env.trials}, implementations alternating trial by trial`);
   out.push(`- wall time: ${(env.wallSeconds / 60).toFixed(1)} min`, '');
 

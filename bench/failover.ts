@@ -11,6 +11,9 @@
 //   node --import tsx bench/failover.ts                 (after npm run build; root)
 //   node --import tsx bench/failover.ts --quick
 //   BENCH_TRIALS=40 BENCH_CELLS=v3-100ms-crash,v3-20ms node --import tsx bench/failover.ts
+//   BENCH_LOAD=1000 / BENCH_CHECKERS=1000 / BENCH_NATS=down ...  (each daemon also runs 1,000 track
+//       scripts / each vigil 1,000 TCP checks / each vigil exports to a NATS server that is down;
+//       written as bench/failover-load1000.*, failover-checkers1000.*, failover-natsdown.*)
 //
 // Exit status: 0 when every trial saw a failover (or the bench cannot run here: not root, no
 // keepalived or tcpdump), 1 when some trial did not (the report says which), 2 on an error,
@@ -27,7 +30,7 @@ import { Lab } from '../test/netns/lab.js';
 import { Notifier, cpuModel, firstLine, gitCommit, nodeEnv, which } from './common.js';
 import {
   type Advert, type Cell, type CellResult, type Env, type Impl, type Trial, type Variant,
-  IMPLS, advertIntervals, cellId, cellLabel, configText, failoverGap, fmtMs, fmtRatio, markdown,
+  IMPLS, advertIntervals, cellId, cellLabel, checkersText, configText, failoverGap, fmtMs, fmtRatio, markdown,
   masterDownMs, parseAdvert, protocolMs, summarize, summaryTable, svgPlot,
 } from './failover-lib.js';
 
@@ -47,6 +50,10 @@ const BACKUP_PRIO = 100;
 const VIP = '10.99.0.100';
 /** BENCH_LOAD=N: every daemon also runs N track scripts (failover-lib.ts configText) */
 const LOAD = Math.max(0, Number(process.env.BENCH_LOAD ?? 0) || 0);
+/** BENCH_CHECKERS=N: every vigil also runs N TCP checks (failover-lib.ts checkersText) */
+const CHECKERS = Math.max(0, Number(process.env.BENCH_CHECKERS ?? 0) || 0);
+/** BENCH_NATS=down: every vigil exports to a NATS server that never answers */
+const NATS_DOWN = process.env.BENCH_NATS === 'down';
 /** after host 2 is BACKUP again: at least this many adverts from host 1, and at least SETTLE_MS */
 const SETTLE_ADVERTS = 2;
 const SETTLE_MS = 250;
@@ -197,11 +204,12 @@ let workDir = '';
 
 function startDaemon(side: Side, host: number, prio: number, v: Variant): Daemon {
   const file = path.join(workDir, `${side.impl}-h${host}.conf`);
-  fs.writeFileSync(file, configText(v, host, prio, VIP, LOAD));
+  const checks = side.impl === 'vigil' ? checkersText(CHECKERS, side.lab.addr(host === 1 ? 2 : 1)) : '';
+  fs.writeFileSync(file, configText(v, host, prio, VIP, LOAD) + checks);
   const n = ++starts;
   const proc = side.impl === 'vigil'
     // each host its own journal (one writer per journal), as a real deployment has
-    ? side.lab.spawn(host, process.execPath, [VIGIL, 'run', '-f', file, '--journal', path.join(workDir, `journal-h${host}`), '--control', path.join(workDir, `control-h${host}.sock`)], { env: nodeEnv })
+    ? side.lab.spawn(host, process.execPath, [VIGIL, 'run', '-f', file, '--journal', path.join(workDir, `journal-h${host}`), '--control', path.join(workDir, `control-h${host}.sock`), ...(NATS_DOWN ? ['--nats', 'nats://127.0.0.1:4'] : [])], { env: nodeEnv })
     // fresh pid files for every start: a SIGKILLed keepalived leaves its own behind
     : side.lab.spawn(host, 'keepalived', ['-n', '-l', '-D', '--vrrp', '-f', file,
       '-p', path.join(workDir, `k${host}-${n}.pid`), '-r', path.join(workDir, `v${host}-${n}.pid`)]);
@@ -231,7 +239,7 @@ async function trial(side: Side, cell: Cell, n: number): Promise<Trial> {
     // host 1 starts as BACKUP and takes over after its own Master_Down_Interval (priority 150);
     // host 2 then sees the higher priority and steps back
     // under BENCH_LOAD the daemons first start their trackers (vigil spreads 100 per second)
-    const startLimit = 3 * masterDownMs(v, MASTER_PRIO) + 10_000 + LOAD * 15;
+    const startLimit = 3 * masterDownMs(v, MASTER_PRIO) + 10_000 + LOAD * 15 + CHECKERS * 5;
     await events.until(() => master.state === 'MASTER' || !master.running, startLimit, 'host 1 never entered MASTER');
     if (!master.running) throw new Error(`host 1 exited (${master.exit}) before entering MASTER`);
     t.startupMs = performance.now() - t0;
@@ -332,6 +340,8 @@ async function main(): Promise<number> {
     trials,
     wallSeconds: 0,
     load: LOAD,
+    checkers: CHECKERS,
+    natsDown: NATS_DOWN,
   };
 
   workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-failover-'));
@@ -378,7 +388,7 @@ async function main(): Promise<number> {
   }
 
   env.wallSeconds = Math.round((performance.now() - wall0) / 100) / 10;
-  const base = LOAD ? `failover-load${LOAD}` : 'failover';
+  const base = ['failover', LOAD ? `load${LOAD}` : '', CHECKERS ? `checkers${CHECKERS}` : '', NATS_DOWN ? 'natsdown' : ''].filter(Boolean).join('-');
   const svgName = `${base}.svg`;
   fs.writeFileSync(path.join(BENCH_DIR, svgName), svgPlot(results));
   fs.writeFileSync(path.join(BENCH_DIR, `${base}.md`), markdown(env, results, svgName));

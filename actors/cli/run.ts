@@ -22,6 +22,8 @@ import { DaemonHealth } from '../health.js';
 import type { Metrics } from '../metrics.js';
 import { createNotifier } from '../../adapters/service/notify.js';
 import { claimPidfile, DEFAULT_PIDFILE, type Pidfile } from '../../adapters/service/pidfile.js';
+import { DEFAULT_VRID_DIR, openVridClaims } from '../../adapters/service/vrid-claims.js';
+import type { KeepalivedConfig } from '../../adapters/config/model.js';
 import { daemonChild, detach, withoutDaemonFlag } from '../../adapters/service/detach.js';
 import type { Dashboard } from '../dashboard/routes.js';
 import { journalHooks } from '../journal-hooks.js';
@@ -161,6 +163,22 @@ export async function run(args: readonly string[]): Promise<number> {
     import('../../adapters/journal/lock.js'),
     import('../resume.js'),
   ]);
+  // one virtual router per host: the VRIDs another vigil runs here refuse the start (and a reload)
+  const { resolveAll } = await import('../vrrp.js');
+  const vrids = openVridClaims({ dir: process.env['VIGIL_VRID_DIR'] ?? DEFAULT_VRID_DIR });
+  const claimVrids = async (config: KeepalivedConfig): Promise<string[]> =>
+    vrids.sync(resolveAll(config).map(({ endpoint: e }) => ({ instance: e.instance, iface: e.iface, family: e.family, vrid: e.vrid, unicast: e.unicastPeers.length > 0 })));
+  try {
+    const conflicts = await claimVrids(loaded.config);
+    if (conflicts.length) {
+      for (const c of conflicts) process.stderr.write(`vigil run: ${c}\n`);
+      return ExitCode.cannotRun;
+    }
+    process.on('exit', () => vrids.release());
+  } catch (err) {
+    // not root, a read-only /run: the check is skipped, not the daemon
+    log.warn(`cannot check this host's VRIDs against other vigils: ${(err as Error).message}`);
+  }
   const g = loaded.config.global;
   // the data plane for virtual servers: IPVS when the kernel has it, else nftables (or lb_driver)
   let lb: import('../../adapters/lb/types.js').LoadBalancer | undefined;
@@ -283,6 +301,7 @@ export async function run(args: readonly string[]): Promise<number> {
   const control = new Control({
     daemon,
     notifier,
+    claimVrids,
     load,
     log: log.child({ actor: 'control' }),
     version: VERSION,

@@ -123,6 +123,44 @@ describe('vigil run --daemon', { skip }, () => {
     assert.equal(existsSync(pidfile), false, 'the pidfile outlived the daemon');
   });
 
+  test('one virtual router per host: a second vigil with a running VRID is refused, at start and at reload', { timeout: 40_000 }, async () => {
+    const vr = (name: string, vrid: number) => `vrrp_instance ${name} {\n  state BACKUP\n  interface eth0\n  virtual_router_id ${vrid}\n  priority 100\n  advert_int 1\n  virtual_ipaddress {\n    10.77.0.${vrid}/24\n  }\n}\n`;
+    const confA = join(dir, 'a.conf');
+    const confB = join(dir, 'b.conf');
+    writeFileSync(confA, vr('VI_A', 61));
+    writeFileSync(confB, vr('VI_B', 61));
+    const args = (n: string, conf: string) => ['run', '-f', conf, '--control', join(dir, `${n}.sock`), '--journal', join(dir, `journal-${n}`)];
+    const a = await vigil(...args('va', confA), '--daemon', '--pidfile', join(dir, 'va.pid'));
+    assert.equal(a.code, 0, a.stderr);
+    const pidA = Number(readFileSync(join(dir, 'va.pid'), 'utf8'));
+    try {
+      const b = await vigil(...args('vb', confB));
+      assert.equal(b.code, 3, b.stderr);
+      assert.match(b.stderr, new RegExp(`VI_B: VRID 61 on eth0 \\(IPv4\\) is run by another vigil \\(pid ${pidA}, instance VI_A\\)`));
+      // another VRID runs beside it; then a reload of the first that takes that VRID is refused
+      writeFileSync(confB, vr('VI_B', 62));
+      const bProc = spawn('ip', ['netns', 'exec', ns, process.execPath, bin, ...args('vb', confB)], { cwd: root, stdio: 'ignore' });
+      try {
+        await until('the second daemon up', () => existsSync(join(dir, 'vb.sock')));
+        writeFileSync(confA, vr('VI_A', 61) + vr('VI_A2', 62));
+        const r = await vigil('reload', '--control', join(dir, 'va.sock'));
+        assert.equal(r.code, 3, `${r.stdout}\n${r.stderr}`);
+        assert.match(r.stdout + r.stderr, /VI_A2: VRID 62 on eth0 \(IPv4\) is run by another vigil/);
+        const st = await vigil('status', '--control', join(dir, 'va.sock'), '--json');
+        assert.deepEqual((JSON.parse(st.stdout) as { instances: { instance?: string; name?: string }[] }).instances.map((i) => i.instance ?? i.name), ['VI_A'], 'the running configuration is kept');
+      } finally {
+        bProc.kill('SIGTERM');
+        await new Promise((res) => bProc.once('exit', res));
+      }
+      // the second one gone, its VRID is free: the same reload is applied
+      const r2 = await vigil('reload', '--control', join(dir, 'va.sock'));
+      assert.equal(r2.code, 0, `${r2.stdout}\n${r2.stderr}`);
+    } finally {
+      process.kill(pidA, 'SIGTERM');
+      await until('the first daemon to exit', () => !alive(pidA));
+    }
+  });
+
   test('a bad config: diagnostics, exit 4, nothing detached', { timeout: 10_000 }, async () => {
     const r = await vigil('run', '--daemon', '-f', badConf, '--control', join(dir, 'c.sock'), '--journal', join(dir, 'journal-c'), '--pidfile', join(dir, 'c.pid'));
     assert.equal(r.code, 4, r.stderr);
