@@ -12,6 +12,7 @@ import { checkerId, realServerKey, virtualServerName } from '../machines/lvs-inp
 import { virtualServerMachine, type TableEntry } from '../machines/virtual-server.machine.js';
 import type { Bus, BusEvent } from './bus.js';
 import type { Logger } from './log.js';
+import { checkerThreads } from './checker-threads.js';
 import { planLvsReload, type HealthChecks, type LvsReloadReport, type VirtualServerStatus } from './lvs.js';
 import type { FromWorker, LvsWorkerData, StepTransition, ToWorker } from './lvs-worker.js';
 
@@ -94,6 +95,7 @@ export class RemoteLvs implements HealthChecks {
       this.worker = undefined;
       if (this.stopped) return;
       this.restarts++;
+      checkerThreads.restarts++;
       if (performance.now() - born > HEALTHY_AFTER_MS) this.delayMs = this.ports.restartDelayMs ?? 1000;
       const delay = this.delayMs;
       this.delayMs = Math.min(this.delayMs * 2, MAX_RESTART_DELAY_MS);
@@ -137,6 +139,9 @@ export class RemoteLvs implements HealthChecks {
       }
       case 'step':
         this.proxies.get(m.key)?.step(m.value, m.transitions);
+        return;
+      case 'loop':
+        for (const fn of checkerThreads.delayListeners) fn(m.delays);
         return;
       case 'stopped':
         return;

@@ -45,6 +45,8 @@ export type FromWorker =
   | { t: 'status'; list: VirtualServerStatus[] }
   | { t: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; obj?: Record<string, unknown>; msg: string }
   | { t: 'step'; key: string; value: unknown; transitions: StepTransition[] }
+  /** how late this thread's 20 ms sampling timer fired, seconds, since the last report (once a second) */
+  | { t: 'loop'; delays: number[] }
   | { t: 'stopped' };
 
 const port = parentPort;
@@ -141,6 +143,25 @@ function stepTransitions(list: readonly TakenLike[]): StepTransition[] {
   }
   return out;
 }
+
+// This thread's event-loop delay, sampled as actors/metrics.ts samples the main one's: the delay a
+// check's timers suffer (a late delay_loop or retry is a late detection, bench/checkers.md).
+const SAMPLE_MS = 20;
+let delays: number[] = [];
+let reportAt = performance.now() + 1000;
+const sample = (due: number) => {
+  setTimeout(() => {
+    const now = performance.now();
+    delays.push(Math.max(0, now - due) / 1000);
+    if (now >= reportAt) {
+      post({ t: 'loop', delays });
+      delays = [];
+      reportAt = now + 1000;
+    }
+    sample(now + SAMPLE_MS);
+  }, SAMPLE_MS).unref();
+};
+sample(performance.now() + SAMPLE_MS);
 
 const carry = data.carry ? new Map(data.carry) : undefined;
 

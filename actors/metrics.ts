@@ -21,6 +21,7 @@ import type { NatsExportStats } from '../adapters/nats/export.js';
 import type { DropReason, VrrpCounters, VrrpNetStats } from '../adapters/vrrp/types.js';
 import type { NatsLinkState } from '../machines/nats-link.machine.js';
 import type { VrrpStateName } from '../machines/vrrp.machine.js';
+import { checkerThreads } from './checker-threads.js';
 import type { Daemon } from './daemon.js';
 import type { VigilEvent } from './event-types.js';
 import type { VrrpInstanceActor } from './vrrp.js';
@@ -369,10 +370,25 @@ export function lvsCollector(daemon: Daemon): Collector {
         put({ kind, origin }, n);
       }
     });
+    // the health-check thread (actors/lvs-remote.ts): its restarts and its own event-loop delay
+    const threadDelay = new Histogram({
+      name: 'vigil_checker_thread_event_loop_delay_seconds',
+      help: 'How late a timer armed every 20 ms fired on the health-check thread: the delay its checks\' timers suffer',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [ctx.registry],
+    });
+    const onDelays = (xs: readonly number[]) => {
+      for (const x of xs) threadDelay.observe(x);
+    };
+    checkerThreads.delayListeners.add(onDelays);
+    scrapedCounter(ctx, 'vigil_checker_thread_restarts_total', 'Health-check thread restarts after it died (each from its checkers\' last states)', [], (put) => put({}, checkerThreads.restarts));
     scrapedGauge(ctx, 'vigil_lb_apply_failures', 'Consecutive failed applies of the load-balancer table (0: in sync)', ['driver'], (put) => {
       if (daemon.lb) put({ driver: daemon.lb.driver }, daemon.lb.failures);
     });
-    return off;
+    return () => {
+      off();
+      checkerThreads.delayListeners.delete(onDelays);
+    };
   };
 }
 

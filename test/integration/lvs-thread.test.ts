@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { Bus, type BusEvent } from '../../actors/bus.js';
 import { createLogger, silentLogger } from '../../actors/log.js';
 import { RemoteLvs } from '../../actors/lvs-remote.js';
+import { checkerThreads } from '../../actors/checker-threads.js';
 import { virtualServerName } from '../../machines/lvs-input.js';
 import { parse } from '../helpers.js';
 
@@ -86,6 +87,18 @@ test('health checks in a worker thread', async (t) => {
     assert.ok(events.indexOf(down) < events.indexOf(rs));
   });
 
+  await t.test('the thread reports its own event-loop delay once a second', async () => {
+    const got: number[] = [];
+    const fn = (xs: readonly number[]) => got.push(...xs);
+    checkerThreads.delayListeners.add(fn);
+    try {
+      await until('delay samples', () => got.length >= 20, 4000);
+    } finally {
+      checkerThreads.delayListeners.delete(fn);
+    }
+    assert.ok(got.every((x) => x >= 0 && x < 5), `samples in seconds: ${got.slice(0, 5).join(', ')}`);
+  });
+
   await t.test('drain through the mirror, refused names named', async () => {
     const vsName = lvs.status()[0]!.virtualServer;
     assert.match(lvs.drain('nope', 'x', true) ?? '', /no virtual_server 'nope'/);
@@ -124,8 +137,10 @@ test('health checks in a worker thread', async (t) => {
     await until('checks again after the reload', () => lvs.status().length === 1 && lvs.status()[0]!.realServers.length === 2);
     await until('the dead server known down', () => lvs.status()[0]!.realServers.some((r) => !r.alive));
     const before = events.length;
+    const counted = checkerThreads.restarts;
     await (lvs as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
     await until('restarted', () => lvs.restarts === 1);
+    assert.equal(checkerThreads.restarts, counted + 1, 'counted for /metrics');
     await until('status again', () => events.length > before && lvs.status()[0]?.realServers.length === 2);
     // the dead one starts down (not UP then DOWN): no table with it at a positive weight after the restart
     const after = events.slice(before);
