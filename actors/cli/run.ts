@@ -163,22 +163,6 @@ export async function run(args: readonly string[]): Promise<number> {
     import('../../adapters/journal/lock.js'),
     import('../resume.js'),
   ]);
-  // one virtual router per host: the VRIDs another vigil runs here refuse the start (and a reload)
-  const { resolveAll } = await import('../vrrp.js');
-  const vrids = openVridClaims({ dir: process.env['VIGIL_VRID_DIR'] ?? DEFAULT_VRID_DIR });
-  const claimVrids = async (config: KeepalivedConfig): Promise<string[]> =>
-    vrids.sync(resolveAll(config).map(({ endpoint: e }) => ({ instance: e.instance, iface: e.iface, family: e.family, vrid: e.vrid, unicast: e.unicastPeers.length > 0 })));
-  try {
-    const conflicts = await claimVrids(loaded.config);
-    if (conflicts.length) {
-      for (const c of conflicts) process.stderr.write(`vigil run: ${c}\n`);
-      return ExitCode.cannotRun;
-    }
-    process.on('exit', () => vrids.release());
-  } catch (err) {
-    // not root, a read-only /run: the check is skipped, not the daemon
-    log.warn(`cannot check this host's VRIDs against other vigils: ${(err as Error).message}`);
-  }
   const g = loaded.config.global;
   // the data plane for virtual servers: IPVS when the kernel has it, else nftables (or lb_driver)
   let lb: import('../../adapters/lb/types.js').LoadBalancer | undefined;
@@ -211,6 +195,24 @@ export async function run(args: readonly string[]): Promise<number> {
       process.stderr.write(`vigil run: ${(err as Error).message}\n`);
       return ExitCode.cannotRun;
     }
+  }
+  // one virtual router per host: the VRIDs another vigil runs here refuse the start (and a reload);
+  // after the journal's lock, whose refusal names the more precise conflict
+  const { resolveAll } = await import('../vrrp.js');
+  const vrids = openVridClaims({ dir: process.env['VIGIL_VRID_DIR'] ?? DEFAULT_VRID_DIR });
+  const claimVrids = async (config: KeepalivedConfig): Promise<string[]> =>
+    vrids.sync(resolveAll(config).map(({ endpoint: e }) => ({ instance: e.instance, iface: e.iface, family: e.family, vrid: e.vrid, unicast: e.unicastPeers.length > 0 })));
+  try {
+    const conflicts = await claimVrids(loaded.config);
+    if (conflicts.length) {
+      for (const c of conflicts) process.stderr.write(`vigil run: ${c}\n`);
+      await lock?.release();
+      return ExitCode.cannotRun;
+    }
+    process.on('exit', () => vrids.release());
+  } catch (err) {
+    // not root, a read-only /run: the check is skipped, not the daemon
+    log.warn(`cannot check this host's VRIDs against other vigils: ${(err as Error).message}`);
   }
   const journal = opts['no-journal']
     ? undefined

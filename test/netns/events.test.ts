@@ -50,10 +50,12 @@ describe('the journal and vigil events/history', { skip }, () => {
     cleanup(dir);
   });
 
-  test('every transition is in the journal, in order, and vigil events prints it', async () => {
+  test('every transition is in the journal, in order, and vigil events prints it', async (t) => {
     const journal = join(dir, 'j1');
     // a follower started before the daemon sees the events live
     const follower = spawn(process.execPath, [VIGIL_BIN, 'events', '--journal', journal, '--follow', '--json'], { stdio: 'pipe' });
+    // a failed assertion below must not leave it running (the test file would never end)
+    t.after(() => follower.kill('SIGKILL'));
     let live = '';
     follower.stdout.on('data', (d) => (live += String(d)));
     const a = startVigil(lab, 1, CONF(150), dir, ['--journal', journal]);
