@@ -163,15 +163,20 @@ function buildFailover(data: ReadonlyMap<string, unknown>): Built {
       refLines: [{ value: c.protocolMs, label: `protocol ${fmtMs(c.protocolMs)} ms` }],
     })), 'VRRP failover gap, trial by trial')));
   }
-  const load = data.get('failover-load1000.json');
-  if (load !== undefined) {
-    const cells = failoverCells('failover-load1000.json', load);
-    const env = obj(obj(load, 'failover-load1000.json').env, 'failover-load1000.json: env');
-    const n = fmtInt(isNum(env.load) ? env.load : 1000);
-    headline.push(headlineRow('failover', 'failover-load1000.json', `the same, each daemon also running ${n} track scripts`, 'keepalived 2.2.7 with the same scripts',
-      cells.map((c) => c.vsKeepalived), range(cells), FAILOVER_GOAL, (x) => x <= 1.05));
-    body.push(`### Under load: ${n} track scripts per daemon`, '', ...failoverTable(cells));
-    plots.push(plot('failover-load1000-ratio.svg', `gap ÷ protocol figure with ${n} track scripts per daemon`, failoverStrip(cells, `VRRP failover gap ÷ protocol figure, ${n} track scripts per daemon`)));
+  // the same cells with load beside VRRP: track scripts (both), checkers or a NATS server down (vigil)
+  const variants = [
+    { file: 'failover-load1000.json', what: (env: Obj) => `${fmtInt(isNum(env.load) ? env.load : 1000)} track scripts per daemon`, baseline: 'keepalived 2.2.7 with the same scripts' },
+    { file: 'failover-checkers1000.json', what: (env: Obj) => `${fmtInt(isNum(env.checkers) ? env.checkers : 1000)} TCP checks per vigil`, baseline: 'keepalived 2.2.7 --vrrp (its checker needs IPVS, absent here)' },
+    { file: 'failover-natsdown.json', what: () => 'vigil exporting to a NATS server that is down', baseline: 'keepalived 2.2.7' },
+  ];
+  for (const v of variants) {
+    const raw = data.get(v.file);
+    if (raw === undefined) continue;
+    const cells = failoverCells(v.file, raw);
+    const what = v.what(obj(obj(raw, v.file).env, `${v.file}: env`));
+    headline.push(headlineRow('failover', v.file, `the same, ${what}`, v.baseline, cells.map((c) => c.vsKeepalived), range(cells), FAILOVER_GOAL, (x) => x <= 1.05));
+    body.push(`### Under load: ${what}`, '', ...failoverTable(cells));
+    plots.push(plot(v.file.replace('.json', '-ratio.svg'), `gap ÷ protocol figure, ${what}`, failoverStrip(cells, `VRRP failover gap ÷ protocol figure, ${what}`)));
   }
   return { headline, body, plots, notes: [] };
 }
@@ -438,6 +443,42 @@ function buildFigures(id: string, file: string, title: string): (data: ReadonlyM
   };
 }
 
+// --- memory over a long run (bench/soak.ts) ---------------------------------------------------------
+
+const FLAT_GOAL: Goal = { text: 'flat: under 5 MB/h over the second half', from: 'issue #10 ("must be flat"); the 5 MB/h is this report\'s' };
+
+function buildSoak(data: ReadonlyMap<string, unknown>): Built {
+  const F = 'soak.json';
+  const root = obj(data.get(F), F);
+  const sum = obj(root.summary, `${F}: summary`);
+  const plan = obj(root.plan, `${F}: plan`);
+  const samples = list(root.samples, `${F}: samples`).map((x, i) => obj(x, `${F}: samples[${i}]`));
+  const slope = num(sum.secondHalfMbPerHour, `${F}: summary.secondHalfMbPerHour`);
+  const last = num(sum.rssLastMb, `${F}: summary.rssLastMb`);
+  const max = num(sum.rssMaxMb, `${F}: summary.rssMaxMb`);
+  const minutes = Math.round(num(sum.seconds, `${F}: summary.seconds`) / 60);
+  const what = `${fmtInt(num(plan.instances, `${F}: plan.instances`))} instances + ${fmtInt(num(plan.servers, `${F}: plan.servers`))} TCP checkers`;
+  const headline = [
+    headlineRow('soak', F, `RSS growth over a ${minutes}-minute soak, ${what}`, 'none (MB per hour)', [slope], `${slope.toFixed(1)} MB/h`, FLAT_GOAL, (x) => x < 5),
+    headlineRow('soak', F, `memory (RSS), ${what}, over the soak`, 'none (MB)', [max], `last ${last.toFixed(0)} MB, max ${max.toFixed(0)} MB`, RSS_GOAL, (x) => x < 100),
+  ];
+  const notes = list(root.notes ?? [], `${F}: notes`).map((x) => String(x));
+  const body = [
+    `${what}, RSS of the whole process (both threads) every ${fmtInt(num(plan.every, `${F}: plan.every`))} s; ${notes.join('; ')}.`,
+    '',
+    ...table(['RSS first MB', 'RSS at half time MB', 'RSS last MB', 'RSS max MB', 'second half MB/h', 'CPU (core)'], [[
+      num(sum.rssFirstMb, 'rssFirstMb').toFixed(1), num(sum.rssSecondHalfStartMb, 'rssSecondHalfStartMb').toFixed(1), last.toFixed(1), max.toFixed(1), slope.toFixed(2),
+      `${(num(sum.cpuShareOfCore, 'cpuShareOfCore') * 100).toFixed(1)} %`,
+    ]]),
+  ];
+  const plots = [plot('soak-rss.svg', 'RSS over the soak (dashed: the 100 MB goal)', lineChart({
+    title: `RSS over ${minutes} minutes, ${what}`, x: { label: 'seconds' }, y: { label: 'MB', include: [0, 100] },
+    series: [{ name: 'vigil RSS', color: COLORS.vigil, points: samples.map((x) => [num(x.t, 't'), num(x.rssMb, 'rssMb')] as const) }],
+    refLines: [{ value: 100, label: '100 MB goal' }],
+  }))];
+  return { headline, body, plots, notes: [] };
+}
+
 // ---------------------------------------------------------------------------------------------
 // the benchmarks, in the report's order
 
@@ -447,9 +488,9 @@ export const BENCHES: readonly Bench[] = [
     how: '`node --import tsx bench/run.ts` (part of `npm run bench`)', build: buildConfigTest,
   },
   {
-    id: 'failover', title: 'VRRP failover gap: vigil vs keepalived', files: ['failover.json', 'failover-load1000.json'],
-    detail: ['failover.md', 'failover-load1000.md'],
-    how: '`node --import tsx bench/failover.ts` (part of `npm run bench`); under load: `BENCH_LOAD=1000 BENCH_CELLS=v3-100ms BENCH_TRIALS=10 node --import tsx bench/failover.ts`',
+    id: 'failover', title: 'VRRP failover gap: vigil vs keepalived', files: ['failover.json', 'failover-load1000.json', 'failover-checkers1000.json', 'failover-natsdown.json'],
+    detail: ['failover.md', 'failover-load1000.md', 'failover-checkers1000.md', 'failover-natsdown.md'],
+    how: '`node --import tsx bench/failover.ts` (part of `npm run bench`); under load: `BENCH_LOAD=1000` (track scripts), `BENCH_CHECKERS=1000` or `BENCH_NATS=down`, each with `BENCH_CELLS=v3-100ms BENCH_TRIALS=10 node --import tsx bench/failover.ts`',
     build: buildFailover,
   },
   {
@@ -459,6 +500,10 @@ export const BENCHES: readonly Bench[] = [
   {
     id: 'checkers', title: 'Health checks: vigil vs HAProxy', files: ['checkers.json'], detail: ['checkers.md'],
     how: '`node --import tsx bench/checkers.ts` (part of `npm run bench`)', build: buildCheckers,
+  },
+  {
+    id: 'soak', title: 'Memory over a long run', files: ['soak.json'], detail: ['soak.md'],
+    how: '`node --import tsx bench/soak.ts` (30 minutes; not part of `npm run bench`)', build: buildSoak,
   },
   {
     id: 'notifier', title: 'Notifications (no baseline)', files: ['notifier.json'], detail: ['notifier.md'],

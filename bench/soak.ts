@@ -133,6 +133,8 @@ async function main(): Promise<number> {
     servers: 1000, perVs: 100, rsAddress: '10.99.0.12', rsBasePort: 20000, vip: '10.99.0.100', vsBasePort: 8001,
     delayLoopS: 1, retry: 1, delayBeforeRetryS: 1, connectTimeoutS: 1, advertMs: 1000,
   };
+  // the build measured is the one at the start (a commit made during a 30-minute run is not it)
+  const env = { date: new Date().toISOString(), kernel: firstLine('uname', ['-r'], /./), cpu: cpuModel(), cpus: os.availableParallelism(), node: process.version, vigil: gitCommit(REPO) };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-soak-'));
   const conf = path.join(dir, 'keepalived.conf');
   fs.writeFileSync(conf, vigilConfig(plan, 'tcp') + moreInstances(instances - 1));
@@ -175,7 +177,6 @@ async function main(): Promise<number> {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const summary = summarize(samples);
-  const env = { date: new Date().toISOString(), kernel: firstLine('uname', ['-r'], /./), cpu: cpuModel(), cpus: os.availableParallelism(), node: process.version, vigil: gitCommit(REPO) };
   fs.writeFileSync(path.join(BENCH_DIR, 'soak.json'), JSON.stringify({ env, plan: { instances, servers: plan.servers, every, seconds }, summary, notes, samples }, null, 2) + '\n');
   fs.writeFileSync(path.join(BENCH_DIR, 'soak.svg'), svg(samples));
   fs.writeFileSync(path.join(BENCH_DIR, 'soak.md'), [
