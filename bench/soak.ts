@@ -28,6 +28,8 @@ const VIGIL = path.join(REPO, 'bin', 'vigil.js');
 const CLK_TCK = 100;
 /** node's flags for the daemon: infra/vigil.service's NODE_OPTIONS (SOAK_NODE_FLAGS='' for none) */
 const NODE_FLAGS = (process.env['SOAK_NODE_FLAGS'] ?? '--max-semi-space-size=1').split(' ').filter(Boolean);
+/** and the unit's MALLOC_ARENA_MAX (SOAK_MALLOC_ARENA_MAX='' for glibc's default) */
+const ARENAS = process.env['SOAK_MALLOC_ARENA_MAX'] ?? '2';
 
 const log = (msg: string): void => void process.stderr.write(`soak: ${(performance.now() / 1000).toFixed(0)} s: ${msg}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -148,7 +150,7 @@ async function main(): Promise<number> {
       listener.on('exit', () => rej(new Error('the listener exited')));
     });
     const control = path.join(dir, 'control.sock');
-    const vigil = lab.spawn(1, process.execPath, [...NODE_FLAGS, VIGIL, 'run', '-f', conf, '--no-journal', '--control', control, '-l', 'warn'], { env: nodeEnv });
+    const vigil = lab.spawn(1, process.execPath, [...NODE_FLAGS, VIGIL, 'run', '-f', conf, '--no-journal', '--control', control, '-l', 'warn'], { env: { ...nodeEnv, ...(ARENAS ? { MALLOC_ARENA_MAX: ARENAS } : {}) } });
     vigil.stdout!.resume();
     createInterface({ input: vigil.stderr! }).on('line', (l) => log(`vigil: ${l}`));
     const t0 = performance.now();
@@ -184,7 +186,7 @@ async function main(): Promise<number> {
     '',
     `- date: ${env.date}; vigil ${env.vigil}; Node ${env.node}; kernel ${env.kernel}; CPU ${env.cpu} (${env.cpus})`,
     `- ${instances} VRRP instances (MASTER, advert 1 s) and ${plan.servers} real servers under TCP_CHECK (delay_loop 1 s, retry 1), nftables; RSS of the whole process every ${every} s for ${seconds} s`,
-    `- node flags: ${NODE_FLAGS.join(' ') || 'none'} (infra/vigil.service's NODE_OPTIONS); the health-check thread's young generation ${process.env['VIGIL_CHECKER_YOUNG_MB'] ?? 8} MB`,
+    `- node flags: ${NODE_FLAGS.join(' ') || 'none'}, MALLOC_ARENA_MAX ${ARENAS || 'unset'} (infra/vigil.service's environment); the health-check thread's young generation ${process.env['VIGIL_CHECKER_YOUNG_MB'] ?? 8} MB`,
     ...notes.map((n) => `- ${n}`),
     '',
     '| samples | RSS first MB | RSS at half time MB | RSS last MB | RSS max MB | growth over the second half MB/h | CPU (share of a core) | threads |',
