@@ -19,6 +19,13 @@ export function which(cmd: string): string | undefined {
 }
 
 /** Node children get a plain environment: no NODE_OPTIONS (a --import there would slow vigil's start). */
+/**
+ * How infra/vigil.service runs the daemon: node's flags (its NODE_OPTIONS) and environment
+ * (MALLOC_ARENA_MAX). Benchmarks that report the daemon's memory run it so, as it is deployed.
+ */
+export const UNIT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
+export const UNIT_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
+
 export const nodeEnv: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_OPTIONS'));
 
 /** Waiting on events: every log line, capture line, address event and exit wakes the waiters, which re-check. */

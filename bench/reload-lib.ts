@@ -466,7 +466,8 @@ export function markdown(env: Env, sizes: readonly SizeResult[], examples: reado
   out.push('## Memory and CPU', '');
   out.push('RSS is `VmRSS` from `/proc/PID/status`, summed over the daemon\'s processes (keepalived: parent +',
     'VRRP child; vigil: the node process and its `ip` children, which the next column leaves out), taken',
-    'once every instance was MASTER (or FAULT) and 2 s had passed.', '');
+    'once every instance was MASTER (or FAULT) and 2 s had passed. vigil runs as infra/vigil.service runs it',
+    '(NODE_OPTIONS=--max-semi-space-size=1, MALLOC_ARENA_MAX=2; bench/common.ts UNIT_NODE_FLAGS, UNIT_ENV).', '');
   out.push(table(['config', 'instances', 'vigil RSS MB', 'of which the node process', 'keepalived RSS MB', 'vigil ÷ keepalived', 'notes'], footprintRows(sizes, examples), 'lrrrrrl'), '');
   out.push(table(
     ['instances', 'impl', 'start → all MASTER ms', 'CPU to start ms', 'idle CPU s over window', 'idle CPU %', 'RSS median during window MB'],

@@ -25,7 +25,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../adapters/config/index.js';
 import { Lab, sh } from '../test/netns/lab.js';
-import { Notifier, cpuModel, firstLine, gitCommit, nodeEnv, which } from './common.js';
+import { Notifier, cpuModel, firstLine, gitCommit, nodeEnv, UNIT_ENV, UNIT_NODE_FLAGS, which } from './common.js';
 import {
   type AddrEvent, type CaseId, type CheckerResult, type ConfState, type Env, type ExampleResult, type Footprint, type Impl,
   type Method, type Side, type SizeResult, type Trial,
@@ -285,7 +285,8 @@ function startDaemon(host: Host, file: string): Daemon {
   const n = ++starts;
   const proc = host.impl === 'vigil'
     // a fresh journal per start: one writer per journal, and no state carried from the last size
-    ? host.lab.spawn(1, process.execPath, [VIGIL, 'run', '-f', file, '--journal', path.join(workDir, `journal-${n}`), '--control', host.sock], { env: nodeEnv })
+    // as infra/vigil.service runs it: its memory is a figure here
+    ? host.lab.spawn(1, process.execPath, [...UNIT_NODE_FLAGS, VIGIL, 'run', '-f', file, '--journal', path.join(workDir, `journal-${n}`), '--control', host.sock], { env: { ...nodeEnv, ...UNIT_ENV } })
     // fresh pid files for every start: a SIGKILLed keepalived leaves its own behind
     : host.lab.spawn(1, 'keepalived', ['-n', '-l', '-D', '--vrrp', '-f', file,
       '-p', path.join(workDir, `k-${n}.pid`), '-r', path.join(workDir, `v-${n}.pid`)]);

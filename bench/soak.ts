@@ -20,16 +20,16 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Lab, netnsSkipReason } from '../test/netns/lab.js';
 import { LISTENER, vigilConfig, type Plan } from './checkers-lib.js';
-import { cpuModel, firstLine, gitCommit, nodeEnv } from './common.js';
+import { cpuModel, firstLine, gitCommit, nodeEnv, UNIT_ENV, UNIT_NODE_FLAGS } from './common.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(BENCH_DIR, '..');
 const VIGIL = path.join(REPO, 'bin', 'vigil.js');
 const CLK_TCK = 100;
 /** node's flags for the daemon: infra/vigil.service's NODE_OPTIONS (SOAK_NODE_FLAGS='' for none) */
-const NODE_FLAGS = (process.env['SOAK_NODE_FLAGS'] ?? '--max-semi-space-size=1').split(' ').filter(Boolean);
+const NODE_FLAGS = process.env['SOAK_NODE_FLAGS'] !== undefined ? process.env['SOAK_NODE_FLAGS'].split(' ').filter(Boolean) : UNIT_NODE_FLAGS;
 /** and the unit's MALLOC_ARENA_MAX (SOAK_MALLOC_ARENA_MAX='' for glibc's default) */
-const ARENAS = process.env['SOAK_MALLOC_ARENA_MAX'] ?? '2';
+const ARENAS = process.env['SOAK_MALLOC_ARENA_MAX'] ?? UNIT_ENV['MALLOC_ARENA_MAX'] ?? '';
 
 const log = (msg: string): void => void process.stderr.write(`soak: ${(performance.now() / 1000).toFixed(0)} s: ${msg}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
