@@ -26,6 +26,8 @@ export interface SpawnerOptions extends ScriptRunnerOptions {
 export interface SpawnerRunner extends ScriptRunner {
   /** the server's pid while one runs */
   readonly serverPid: number | undefined;
+  /** the process groups of the scripts the server reported started: what we kill if it dies */
+  groups(): number[];
   /** close the server's stdin: it terminates what still runs and exits (pending runs fail) */
   close(): void;
 }
@@ -153,6 +155,7 @@ export function createSpawnerRunner(opts: SpawnerOptions = {}): SpawnerRunner {
     run: (spec, signal) => superviseRun(start(spec), spec, signal),
     killAll: () => { if (pending.size) send({ op: 'killAll' }); },
     get serverPid() { return server?.pid; },
+    groups: () => [...pending.values()].flatMap((p) => (p.pgid ? [p.pgid] : [])),
     close: () => {
       if (restartTimer) clearTimeout(restartTimer);
       restartTimer = undefined;

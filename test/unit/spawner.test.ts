@@ -149,6 +149,13 @@ describe('server failures', () => {
       const a = s.start({ argv: ['/bin/sh', '-c', `echo $$ > ${pidFile}; exec sleep 100`] });
       const b = s.start({ argv: ['/bin/sh', '-c', `echo $$ > ${pidFile}2; exec sleep 100`] });
       const orphans = [await pidFrom(pidFile), await pidFrom(`${pidFile}2`)];
+      // the server reports each script's group once it runs; a kill before that report (a loaded
+      // machine) leaves nothing the parent could know to kill
+      for (let i = 0; s.groups().length < 2; i++) {
+        assert.ok(i < 250, 'the server never reported the scripts\' process groups');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.deepEqual(s.groups().sort(), [...orphans].sort(), 'each script leads its own group');
       const first = s.serverPid;
       assert.ok(first);
       process.kill(first, 'SIGKILL');
