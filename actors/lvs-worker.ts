@@ -69,7 +69,13 @@ function flush(): void {
   if (!queue.length) return;
   const batch = queue;
   queue = [];
-  port!.postMessage(batch);
+  try {
+    port!.postMessage(batch);
+  } catch {
+    // something in it cannot be cloned (a log object holding a function): sent as JSON instead,
+    // rather than losing the batch or the thread
+    port!.postMessage(batch.map((m) => JSON.parse(JSON.stringify(m)) as FromWorker));
+  }
 }
 const markStatus = () => {
   if (!queue.length && !statusDirty) setImmediate(flush);
