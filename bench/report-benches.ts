@@ -518,7 +518,7 @@ export const BENCHES: readonly Bench[] = [
     build: buildFigures('dashboard', 'dashboard.json', 'Dashboard'),
   },
   {
-    id: 'nats', title: 'NATS export (no baseline)', files: ['nats.json'], detail: [],
+    id: 'nats', title: 'NATS export (no baseline)', files: ['nats.json'], detail: ['nats.md'],
     how: '`node --import tsx bench/nats.ts`', build: buildFigures('nats', 'nats.json', 'NATS export'),
   },
   {

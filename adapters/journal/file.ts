@@ -525,7 +525,7 @@ export class FileJournal implements Journal {
           // not written yet: straight from the batch (decoded like a disk record, so the same values)
           const buf = this.mem[next - this.writtenSeq - 1]!;
           const p = decodePayload(buf, 0, buf.length)!;
-          yield { seq: next++, id: p.id, event: p.event };
+          yield entry(next++, p);
           continue;
         }
         // on disk: the segment holding `next`
@@ -548,7 +548,7 @@ export class FileJournal implements Journal {
             continue;
           }
           next = f.seq + 1;
-          yield { seq: f.seq, id: p.id, event: p.event };
+          yield entry(f.seq, p);
         } else if (f.kind === 'invalid') {
           rd.skipTo(f.offset + 1); // damage in an older segment (counted on open): resynchronise
         } else {
@@ -742,6 +742,11 @@ export class FileJournal implements Journal {
       this.cursors.set(k, Math.min(v as number, this.lastSeq));
     }
   }
+}
+
+/** a read's entry; `json` only when the payload had it (an optional property stays absent, not undefined) */
+function entry(seq: number, p: { id: string; event: unknown; json?: string }): JournalEntry {
+  return p.json === undefined ? { seq, id: p.id, event: p.event } : { seq, id: p.id, event: p.event, json: p.json };
 }
 
 function index(seg: Segment, seq: number, off: number): void {

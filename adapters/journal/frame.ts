@@ -57,13 +57,25 @@ export function decodeFrame(buf: Uint8Array, start: number, maxPayload = MAX_REC
   return { kind: 'record', seq, size };
 }
 
-/** The `{id, event}` of a checksummed record, or null when the JSON is not one (never throws). */
-export function decodePayload(buf: Uint8Array, start: number, size: number): { id: string; event: unknown } | null {
+/**
+ * The `{id, event}` of a checksummed record, or null when the JSON is not one (never throws); with
+ * `json`, the event's own JSON text as stored, when the payload has the shape append() writes
+ * (`JSON.stringify({id, event})`: the id, then the event, nothing else). A reader that forwards the
+ * event as JSON (the NATS export) sends that text instead of encoding the parsed value again.
+ */
+export function decodePayload(buf: Uint8Array, start: number, size: number): { id: string; event: unknown; json?: string } | null {
   try {
     const text = Buffer.from(buf.buffer, buf.byteOffset + start + HEADER_BYTES, size - HEADER_BYTES).toString('utf8');
     const v: unknown = JSON.parse(text);
     if (typeof v !== 'object' || v === null || typeof (v as { id?: unknown }).id !== 'string') return null;
-    return { id: (v as { id: string }).id, event: (v as { event?: unknown }).event };
+    const id = (v as { id: string }).id;
+    const event = (v as { event?: unknown }).event;
+    const head = `{"id":${JSON.stringify(id)},"event":`;
+    // a slice of `text` (V8 shares the characters): no copy, no second JSON.stringify downstream
+    if (event !== undefined && text.startsWith(head) && text.endsWith('}') && Object.keys(v).length === 2) {
+      return { id, event, json: text.slice(head.length, -1) };
+    }
+    return { id, event };
   } catch {
     return null;
   }

@@ -10,6 +10,11 @@ export interface JournalEntry {
   readonly id: string;
   /** the event itself, as appended (a JSON value) */
   readonly event: unknown;
+  /**
+   * the event's JSON text exactly as stored, when the journal has it (the file journal does for
+   * every record append() wrote): what a reader forwarding the event as JSON sends as is
+   */
+  readonly json?: string;
 }
 
 export interface JournalStats {

@@ -26,6 +26,8 @@ export interface NatsServer {
   readonly port: number;
   readonly name: string;
   readonly storeDir: string;
+  /** the running process's id (undefined while stopped), e.g. to read its CPU time in /proc */
+  readonly pid: number | undefined;
   /** SIGTERM and wait for the exit (SIGKILL after 5 s); idempotent */
   stop(): Promise<void>;
   /** send a signal and wait for the exit */
@@ -143,6 +145,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     get port() { return port; },
     name,
     storeDir,
+    get pid() { return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined; },
     stop: () => kill('SIGTERM'),
     kill,
     pause: () => { child?.kill('SIGSTOP'); },

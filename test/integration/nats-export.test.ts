@@ -5,10 +5,15 @@ import { after, before, describe, test } from 'node:test';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
-import { Bus } from '../../actors/bus.js';
+import { Bus, type BusEvent } from '../../actors/bus.js';
 import { startNatsExport, type NatsExport, type NatsExportOptions, type NatsStateChange } from '../../adapters/nats/export.js';
 import { natsServerPath, startNatsCluster, startNatsServer, type NatsServer } from '../../adapters/nats/server.js';
 import { JournalStub } from '../fakes/journalStub.js';
+import { openJournal } from '../../adapters/journal/file.js';
+import type { JournalEntry } from '../../adapters/journal/types.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const skip = natsServerPath() ? false : 'nats-server is not installed (apt-get install nats-server)';
 if (skip) console.log(`# skipping NATS integration tests: ${skip}`);
@@ -145,6 +150,48 @@ describe('NATS export (real nats-server)', { skip, timeout: 60_000 }, () => {
     assert.deepEqual(n.states.map((s) => s.to).slice(0, 2), ['connecting', 'draining']);
     assert.match(n.states[1]!.cause, /created stream VIGIL/);
     await n.exp.close();
+  });
+
+  test('from the file journal: the body is the stored JSON as is; a record that cannot be sent is skipped and counted', async () => {
+    const { js } = await fresh();
+    const dir = await mkdtemp(join(tmpdir(), 'vigil-export-journal-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const journal = await openJournal(dir, { syncIntervalMs: 5 });
+    cleanup.push(() => journal.close());
+    const bus = new Bus('lb1');
+    bus.subscribe((e) => journal.append(e.id, e));
+    const exp = startNatsExport(journal, { servers: [server.url], stream: STREAM, cluster: CLUSTER, ackTimeoutMs: 1000 });
+    cleanup.push(() => exp.close());
+    // untyped: a field event-types.ts does not know of, and a malformed type below
+    const pub = bus.publish.bind(bus) as unknown as (kind: string, name: string, type: string, data: Record<string, unknown>) => BusEvent;
+    const vrrp = (i: number) => pub('vrrp', 'VI_1', 'vrrp.state', {
+      type: 'vrrp.state', instance: 'VI_1', vrid: 51, from: 'BACKUP', to: 'MASTER', cause: 'master-down-timeout', priority: i,
+      note: 'a "quoted" \\ non-ASCII é ✓ string',
+    });
+    for (let i = 0; i < 20; i++) vrrp(i);
+    // a type with a line break: its ce-type header cannot be sent (it would end the header block);
+    // before, nats.js threw from inside the publishing loop
+    const bad = pub('vrrp', 'VI_1', 'vrrp.state\nX-Injected: 1', { type: 'vrrp.state' });
+    await journal.flush(); // the rest are read back from disk, not from the in-memory tail
+    for (let i = 20; i < 40; i++) vrrp(i);
+    await waitFor('caught up', () => exp.stats().pending === 0 && exp.state() === 'idle');
+
+    const want: JournalEntry[] = [];
+    for await (const e of journal.read()) if (e.id !== bad.id) want.push(e);
+    const c = await js.consumers.get(STREAM);
+    const got: { id: string; body: string }[] = [];
+    for await (const m of await c.fetch({ max_messages: 100, expires: 1000 })) {
+      got.push({ id: m.headers?.get('Nats-Msg-Id') ?? '', body: m.string() });
+      if (m.info.pending === 0) break;
+    }
+    assert.deepEqual(got.map((m) => m.id), want.map((e) => e.id), 'every sendable record, in order; not the bad one');
+    for (const [i, m] of got.entries()) {
+      assert.ok(want[i]!.json !== undefined, 'the file journal gives the stored JSON');
+      assert.equal(m.body, want[i]!.json, 'the body is the journal text, byte for byte');
+      assert.deepEqual(JSON.parse(m.body), JSON.parse(JSON.stringify(want[i]!.event)));
+    }
+    assert.deepEqual({ ...exp.stats() }, { published: 40, duplicates: 0, errors: 0, malformed: 1, pending: 0, inFlight: 0, lastAckedSeq: 41 });
+    await exp.close();
   });
 
   test('outage: 10,000 events, server stopped mid-way and restarted: exactly the journal, deduped re-sends', async () => {

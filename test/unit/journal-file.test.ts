@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { crc32c } from '../../adapters/journal/crc.js';
+import { decodePayload, encodeRecord, HEADER_BYTES } from '../../adapters/journal/frame.js';
 import type { JournalError } from '../../adapters/journal/errors.js';
 import { openJournal, segmentName, type FileJournalOptions, type JournalRecovery } from '../../adapters/journal/file.js';
 import type { Journal, JournalEntry } from '../../adapters/journal/types.js';
@@ -71,6 +72,43 @@ describe('file journal', () => {
     await new Promise((r) => setTimeout(r, 60));
     assert.equal(k.stats().unsynced, 0);
     await Promise.all([j.close(), k.close()]);
+  });
+
+  it('gives each record its event JSON as stored (json), from the in-memory tail and from disk alike', async () => {
+    const dir = await tempDir();
+    const j = await openJournal(dir, { syncIntervalMs: 10_000 });
+    const events: unknown[] = [
+      { type: 'vrrp.state', to: 'MASTER', when: new Date(0) }, // stored as JSON: the Date as its ISO string
+      'a string with "quotes", \\ and é ✓',
+      0,
+      [1, { a: null }],
+      { text: 'ends in a brace }' },
+    ];
+    events.forEach((e, i) => j.append(i === 2 ? 'id "quoted"' : `id${i}`, e));
+    j.append('no-event', undefined); // `{"id":"no-event"}`: nothing to give as JSON
+    const check = (got: JournalEntry[], where: string) => {
+      assert.equal(got.length, events.length + 1, where);
+      events.forEach((e, i) => {
+        assert.equal(got[i]!.json, JSON.stringify(e), `${where}: record ${i + 1}`);
+        assert.deepEqual(JSON.parse(got[i]!.json!), got[i]!.event, `${where}: record ${i + 1} json and event agree`);
+      });
+      assert.equal(got.at(-1)!.event, undefined);
+      assert.ok(!('json' in got.at(-1)!), `${where}: no json for an undefined event`);
+    };
+    check(await all(j), 'memory');
+    await j.close();
+    const k = await openJournal(dir);
+    check(await all(k), 'disk');
+    await k.close();
+  });
+
+  it('gives no json for a payload append() would not write (extra fields), but still the event', () => {
+    const rec = (payload: string) => decodePayload(encodeRecord(1, payload), 0, HEADER_BYTES + Buffer.byteLength(payload));
+    assert.deepEqual(rec('{"id":"a","event":{"k":"}"}}'), { id: 'a', event: { k: '}' }, json: '{"k":"}"}' });
+    assert.deepEqual(rec('{"id":"a","event":1,"x":2}'), { id: 'a', event: 1 });
+    assert.deepEqual(rec('{"event":1,"id":"a"}'), { id: 'a', event: 1 });
+    assert.deepEqual(rec('{ "id": "a", "event": 1 }'), { id: 'a', event: 1 });
+    assert.equal(rec('{"id":1,"event":1}'), null);
   });
 
   it('persists cursors in cursors.json, replaced atomically', async () => {
