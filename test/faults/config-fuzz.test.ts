@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { exitCodeFor, loadConfig } from '../../adapters/config/index.js';
 import { formatDiagnostic } from '../../adapters/config/format.js';
 import { memoryFs } from '../fakes/memoryFs.js';
+import { rng } from './helpers.js';
 
 const EXAMPLES = resolve(import.meta.dirname, '../../infra/examples');
 const CASES = Number(process.env.VIGIL_FUZZ_CASES ?? 3000);
@@ -33,18 +34,6 @@ function examples(): Record<string, string> {
   return out;
 }
 
-/** mulberry32 */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]! };
-}
 type Rng = ReturnType<typeof rng>;
 
 /** the span of a `{ … }` block starting at a random '{' (to its matching '}'), or undefined */

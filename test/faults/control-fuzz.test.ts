@@ -23,6 +23,7 @@ import { requestControl, serveControl, type ControlServer } from '../../adapters
 import { VIGIL_BIN } from '../netns/daemons.js';
 import { createMemoryLan } from '../fakes/vrrpNet.js';
 import { FakeIpNet } from '../fakes/ipNet.js';
+import { rng } from './helpers.js';
 
 const SEED = Number(process.env.VIGIL_FUZZ_SEED ?? 11);
 const CONF = `global_defs {
@@ -39,18 +40,6 @@ vrrp_instance VI_1 {
 }
 `;
 
-/** mulberry32 */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]! };
-}
 
 /** write `data` on one connection (optionally half-closing), collect the reply lines until the server closes, `want` arrive or `until` a line */
 function converse(sock: string, data: string | Buffer, o: { want?: number; until?: (line: string) => boolean; halfClose?: boolean; timeoutMs?: number } = {}): Promise<string[]> {

@@ -286,3 +286,16 @@ export async function captureAdverts(lab: Lab, host: number, src: string): Promi
 
 /** the largest gap between consecutive times */
 export const maxGap = (ts: number[]) => Math.max(0, ...ts.slice(1).map((t, i) => t - ts[i]!));
+
+/** mulberry32: small, seeded, good enough to pick faults and mutations reproducibly */
+export function rng(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]! };
+}

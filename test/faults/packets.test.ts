@@ -13,7 +13,7 @@ import * as vb from '../fixtures/vrrpBytes.js';
 import { parsePromText, samples, valueOf } from '../helpers/promtext.js';
 import { Lab, netnsSkipReason } from '../netns/lab.js';
 import { cleanup, startVigil, tempDir, vigilBuilt, type Daemon } from '../netns/daemons.js';
-import { assertAlive, controlSock, Injector, sleep, status, Timeline } from './helpers.js';
+import { assertAlive, controlSock, Injector, rng, sleep, status, Timeline } from './helpers.js';
 
 const skip = netnsSkipReason() ?? vigilBuilt();
 if (skip) console.log(`# skipping faults/packets: ${skip}`);
@@ -53,18 +53,6 @@ vrrp_instance VI_2 {
 }
 `;
 
-/** mulberry32: small, seeded, good enough to pick mutations */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]! };
-}
 
 const v3 = (f: vb.Fields = {}) => vb.vrrp({ version: 3, vrid: 51, priority: 100, interval: 10, pseudo: { src: SRC, dst: vb.GROUP }, ...f });
 const v2 = (f: vb.Fields = {}) => vb.vrrp({ version: 2, vrid: 52, priority: 100, interval: 1, pass: 'secret1', addresses: ['10.99.0.101'], ...f });

@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab, netnsSkipReason, sh } from '../netns/lab.js';
 import { addresses, cleanup, eventually, startVigil, tempDir, vigilBuilt, type Daemon } from '../netns/daemons.js';
-import { assertAlive, assertJournalHasTransitions, controlSock, journalDir, LanFilter, masterDownMs, sleep, Timeline, vigilCli, vrrpConf } from './helpers.js';
+import { assertAlive, assertJournalHasTransitions, controlSock, journalDir, LanFilter, masterDownMs, rng, sleep, Timeline, vigilCli, vrrpConf } from './helpers.js';
 
 const skip = netnsSkipReason() ?? vigilBuilt();
 if (skip) console.log(`# skipping faults/soak: ${skip}`);
@@ -26,17 +26,6 @@ const PRIO = [0, 150, 120, 100];
 const SLACK_MS = masterDownMs(100, 0.1) + 1000;
 const HANDOVER_MS = 100 + 200;
 
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]! };
-}
 
 describe(`soak: ${SOAK_S} s of random faults (seed ${SEED})`, { skip, timeout: SOAK_S * 1000 + 90_000 }, () => {
   let lab: Lab;
