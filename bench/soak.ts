@@ -20,6 +20,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Lab, netnsSkipReason } from '../test/netns/lab.js';
 import { LISTENER, vigilConfig, type Plan } from './checkers-lib.js';
+import { lineChart, toSvg } from './plot.js';
 import { cpuModel, firstLine, gitCommit, nodeEnv, UNIT_ENV, UNIT_NODE_FLAGS } from './common.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -104,22 +105,12 @@ function moreInstances(n: number): string {
   return out.join('\n') + '\n';
 }
 
+/** RSS over the run, with plot.ts (the report draws the same from soak.json) */
 function svg(samples: readonly Sample[]): string {
-  const W = 640, H = 240, L = 50, B = 30, T = 10, R = 10;
-  const maxT = Math.max(1, samples.at(-1)?.t ?? 1);
-  const maxY = Math.max(1, ...samples.map((s) => s.rssMb)) * 1.1;
-  const x = (t: number) => L + ((W - L - R) * t) / maxT;
-  const y = (v: number) => H - B - ((H - B - T) * v) / maxY;
-  const pts = samples.map((s) => `${x(s.t).toFixed(1)},${y(s.rssMb).toFixed(1)}`).join(' ');
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => {
-    const v = maxY * f;
-    return `<line x1="${L}" x2="${W - R}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/><text x="${L - 4}" y="${y(v) + 4}" text-anchor="end" font-size="10">${v.toFixed(0)}</text>`;
-  }).join('');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">` +
-    `<rect width="${W}" height="${H}" fill="white"/>${ticks}` +
-    `<polyline fill="none" stroke="#1f77b4" stroke-width="1.5" points="${pts}"/>` +
-    `<text x="${W / 2}" y="${H - 5}" text-anchor="middle" font-size="11">seconds since start (0–${maxT.toFixed(0)})</text>` +
-    `<text x="12" y="${H / 2}" transform="rotate(-90 12 ${H / 2})" text-anchor="middle" font-size="11">RSS MB</text></svg>\n`;
+  return toSvg(lineChart({
+    title: 'RSS over the run', x: { label: 'seconds since start' }, y: { label: 'RSS MB', include: [0] },
+    series: [{ name: 'RSS', color: '#1f77b4', points: samples.map((x) => [x.t, x.rssMb] as const) }],
+  }));
 }
 
 async function main(): Promise<number> {
