@@ -309,13 +309,6 @@ export class LvsSet implements HealthChecks {
     });
   }
 
-  /** checker id → up, for every running checker (a reload's carry; the worker's crash recovery) */
-  health(): Map<string, boolean> {
-    const out = new Map<string, boolean>();
-    for (const r of this.running) for (const c of r.checkers) out.set(c.id.replace(/^checker:/, ''), c.getSnapshot().context.health.up);
-    return out;
-  }
-
   /**
    * A reload: virtual servers whose configuration is unchanged keep their actors and checkers (and
    * so their state); changed ones are stopped and started again; removed ones stop. Returns the
@@ -325,10 +318,9 @@ export class LvsSet implements HealthChecks {
   reload(next: KeepalivedConfig, onRemoved: (name: string) => void, carryIn?: ReadonlyMap<string, boolean>): LvsReloadReport {
     const plan = planLvsReload(this.running.map((r) => r.vs), next.virtualServers);
     const carry = new Map<string, boolean>(carryIn);
-    const health = this.health();
     for (const r of [...this.running]) {
       if (!plan.removed.includes(r.name) && !plan.replaced.includes(r.name)) continue;
-      for (const c of r.checkers) carry.set(c.id.replace(/^checker:/, ''), health.get(c.id.replace(/^checker:/, ''))!);
+      for (const c of r.checkers) carry.set(c.id.replace(/^checker:/, ''), c.getSnapshot().context.health.up);
       this.stopOne(r);
       if (plan.removed.includes(r.name)) onRemoved(r.name);
     }
