@@ -9,7 +9,7 @@
 import { createActor, fromCallback, type Actor, type AnyActorRef } from 'xstate';
 import type { Checker, KeepalivedConfig, VirtualServer } from '../adapters/config/model.js';
 import { probeTimeoutMs, type Prober, type ProbeTarget } from '../adapters/checkers/index.js';
-import { checkerMachine, type CheckerEmitted, type ProbeInput } from '../machines/checker.machine.js';
+import { checkerMachine, type CheckerEmitted, type ProbeInput, type WatchInput } from '../machines/checker.machine.js';
 import { checkerInput, realServerKey, virtualServerInput, virtualServerName } from '../machines/lvs-input.js';
 import { virtualServerMachine, type TableEntry, type VirtualServerEmitted } from '../machines/virtual-server.machine.js';
 import type { Bus, BusEvent } from './bus.js';
@@ -146,7 +146,19 @@ export class LvsSet implements HealthChecks {
         if (!done) ac.abort();
       };
     });
-    this.machine = checkerMachine.provide({ actors: { probe } }) as CheckerMachine;
+    // a steady checker's scheduled checks, made by the prober (the native engine) without a step of
+    // the machine until one would change something
+    const watch = fromCallback<{ type: 'none' }, WatchInput>(({ sendBack, input }) => {
+      const spec = probes.get(input.checker);
+      const cancel = spec && prober.watch?.(spec.checker, spec.target, { timeoutMs: spec.timeoutMs, intervalMs: input.intervalMs, expectOk: input.expectOk },
+        (r) => sendBack({ type: 'check.result', ...r }));
+      if (!cancel) {
+        sendBack({ type: 'watch.unavailable', reason: spec ? 'the prober cannot watch this checker' : 'no probe for this checker (stopped)' });
+        return undefined;
+      }
+      return cancel;
+    });
+    this.machine = checkerMachine.provide({ actors: { probe, watch } }) as CheckerMachine;
   }
 
   start(): void {
@@ -192,7 +204,8 @@ export class LvsSet implements HealthChecks {
         const timeoutMs = probeTimeoutMs(ck);
         const warmup = ck.resolved?.warmupMs ?? 0;
         const fresh = checkerInput(vs, rs, index, { warmupOffsetMs: Math.floor((this.ports.random ?? Math.random)() * warmup) });
-        const input = carry?.has(fresh.id) ? { ...fresh, alpha: !carry.get(fresh.id) } : fresh;
+        const carried = carry?.has(fresh.id) ? { ...fresh, alpha: !carry.get(fresh.id) } : fresh;
+        const input = this.ports.prober.canWatch?.(ck, target) ? { ...carried, watch: true } : carried;
         this.probes.set(input.id, { checker: ck, target, timeoutMs });
         // the machine's backstop, above the probe's own timeouts (MISC: misc_timeout plus the kill)
         const backstop = ck.type === 'MISC_CHECK' ? timeoutMs + 2000 : timeoutMs * (PHASES[ck.type] ?? 1) + 500;

@@ -21,11 +21,18 @@
 //   the checker is disabled, so the checks keep their spread; a check in flight completes. Same here.
 // vigil extensions (off by default): `rise` consecutive successes to come UP from DOWN, `fall`
 // consecutive failed checks (each after its retries) to go DOWN from UP, as HAProxy counts them.
+// Watching (a vigil optimisation, `watch` in the input): once a result leaves the checker steady
+// (UP with no retry or fall count running, or DOWN with no rise count), the scheduled checks run
+// in the `watch` actor (the native probe engine, adapters/checkers/native.ts), which reports only a
+// result that differs from the steady one. Every check that would change nothing is then made
+// without a step of this machine; the first that would change something arrives as the same
+// `check.result` and is decided exactly as a probe's. The watch is started delay_loop before its
+// first check, as `waiting` would, and stops on pause, stop or any result.
 // Differences: keepalived measures MISC_CHECK's delay_loop start to start, here every checker waits
 // delay_loop after its result as keepalived does for the others; HTTP_GET/SSL_GET while DOWN wait
 // max(delay_before_retry, delay_loop) in keepalived, delay_loop here; `fast_recovery` is not
 // modelled. Checking every url of an HTTP check is one attempt, the probe's business.
-import { and, assign, emit, enqueueActions, fromCallback, raise, setup, stateIn } from 'xstate';
+import { and, assign, emit, enqueueActions, fromCallback, not, or, raise, setup, stateIn } from 'xstate';
 
 export interface CheckerInput {
   /** identity of this checker in events (lvs-input.ts checkerId) */
@@ -57,6 +64,8 @@ export interface CheckerInput {
   readonly fall?: number;
   /** start suspended (the virtual server has ha_suspend and this node is not its VRRP master) */
   readonly paused?: boolean;
+  /** the wiring's `watch` actor can run this checker's steady checks (see Watching above) */
+  readonly watch?: boolean;
 }
 
 /**
@@ -87,6 +96,13 @@ export interface CheckResult {
 
 export type CheckerHealth = 'up' | 'down';
 
+/** What the `watch` actor is started with: check every `intervalMs`, report a result whose ok is not `expectOk`. */
+export interface WatchInput {
+  readonly checker: string;
+  readonly expectOk: boolean;
+  readonly intervalMs: number;
+}
+
 /** What the checker's probe is started with. */
 export interface ProbeInput {
   readonly checker: string;
@@ -97,6 +113,8 @@ export interface ProbeInput {
 export type CheckerEvent =
   /** from the probe actor (internal: results sent from elsewhere while no attempt runs are ignored) */
   | ({ type: 'check.result' } & CheckResult)
+  /** from the watch actor: it cannot run this checker after all; the machine schedules its checks again */
+  | { type: 'watch.unavailable'; reason: string }
   /** ha_suspend: no new checks while paused; the state is kept */
   | { type: 'pause' }
   | { type: 'resume' }
@@ -136,6 +154,9 @@ interface Health {
 interface Context extends CheckerInput {
   health: Health;
 }
+
+/** Nothing a result of the expected kind would change: UP with no retry or fall count, or DOWN with no rise count. */
+const steady = (h: Health) => h.hasRun && (h.up ? h.retryIt === 0 && h.fails === 0 : h.oks === 0);
 
 /** 1 for a scheduled check, 2.. for its retries (retry_it starts at `retry` before the first run). */
 const attemptOf = (h: Health) => (h.hasRun && h.up ? h.retryIt + 1 : 1);
@@ -191,6 +212,7 @@ const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 const PROBING = '#checker.running.schedule.probing';
 const PAUSED = '#checker.running.activity.paused';
+const WATCHING = '#checker.running.schedule.watching';
 
 export const checkerMachine = setup({
   types: {
@@ -206,6 +228,12 @@ export const checkerMachine = setup({
     // stopped attempt sends back, so a result never has to be matched to its attempt. The default
     // never answers, so an unwired checker fails every attempt on the timeout.
     probe: fromCallback<{ type: 'none' }, ProbeInput>(() => {}),
+    // Provided by the wiring for checkers started with `watch`: runs the steady checks and sends
+    // back the first `check.result` whose ok is not `expectOk` (or `watch.unavailable`); stopping it
+    // cancels them. The default cannot watch.
+    watch: fromCallback<{ type: 'none' }, WatchInput>(({ sendBack }) => {
+      sendBack({ type: 'watch.unavailable', reason: 'no watch actor provided' });
+    }),
   },
   actions: {
     apply: assign(({ context, event }) => ({ health: decide(context, resultOf(event)).health })),
@@ -230,6 +258,7 @@ export const checkerMachine = setup({
       detail: `probe error: ${errorText('error' in event ? event.error : event)}`,
     })),
     activity: emit(({ context }, params: { active: boolean }) => ({ type: 'checker.activity' as const, checker: context.id, active: params.active })),
+    unwatchable: assign({ watch: false }),
   },
   guards: {
     alpha: ({ context }) => context.alpha,
@@ -239,6 +268,14 @@ export const checkerMachine = setup({
     goesDown: ({ context, event }) => decide(context, resultOf(event)).change === 'down',
     confirmsDown: ({ context, event }) => decide(context, resultOf(event)).change === 'confirmed-down',
     retries: ({ context, event }) => decide(context, resultOf(event)).retry,
+    // the result leaves the checker steady and a watch can run its next checks
+    settles: ({ context, event }) => {
+      if (!context.watch) return false;
+      const d = decide(context, resultOf(event));
+      return !d.retry && steady(d.health);
+    },
+    // a result counts while an attempt runs or a watch reports
+    attempting: or([stateIn(PROBING), stateIn(WATCHING)]),
   },
   delays: {
     warmup: ({ context }) => Math.min(Math.max(context.warmupOffsetMs ?? 0, 0), context.warmupMs),
@@ -270,17 +307,17 @@ export const checkerMachine = setup({
             up: {
               on: {
                 'check.result': [
-                  { guard: and([stateIn(PROBING), 'goesDown']), target: 'down', actions: ['announce', 'reweigh', 'apply'] },
-                  { guard: stateIn(PROBING), actions: ['reweigh', 'apply'] },
+                  { guard: and(['attempting', 'goesDown']), target: 'down', actions: ['announce', 'reweigh', 'apply'] },
+                  { guard: 'attempting', actions: ['reweigh', 'apply'] },
                 ],
               },
             },
             down: {
               on: {
                 'check.result': [
-                  { guard: and([stateIn(PROBING), 'goesUp']), target: 'up', actions: ['reweigh', 'announce', 'apply'] },
-                  { guard: and([stateIn(PROBING), 'confirmsDown']), actions: ['announce', 'reweigh', 'apply'] },
-                  { guard: stateIn(PROBING), actions: ['reweigh', 'apply'] },
+                  { guard: and(['attempting', 'goesUp']), target: 'up', actions: ['reweigh', 'announce', 'apply'] },
+                  { guard: and(['attempting', 'confirmsDown']), actions: ['announce', 'reweigh', 'apply'] },
+                  { guard: 'attempting', actions: ['reweigh', 'apply'] },
                 ],
               },
             },
@@ -306,8 +343,28 @@ export const checkerMachine = setup({
               on: {
                 'check.result': [
                   { guard: 'retries', target: 'retrying' },
+                  { guard: and(['settles', not(stateIn(PAUSED))]), target: 'watching' },
                   { target: 'waiting' },
                 ],
+              },
+            },
+            // steady: the watch makes the scheduled checks and reports only one that changes something
+            watching: {
+              invoke: {
+                src: 'watch',
+                input: ({ context }): WatchInput => ({ checker: context.id, expectOk: context.health.up, intervalMs: context.delayLoopMs }),
+                onError: { target: 'waiting', actions: 'unwatchable' },
+              },
+              on: {
+                'check.result': [
+                  { guard: 'retries', target: 'retrying' },
+                  // steady the other way (a DOWN server answered): a new watch expecting the new state
+                  { guard: 'settles', target: 'watching', reenter: true },
+                  { target: 'waiting' },
+                ],
+                'watch.unavailable': { target: 'waiting', actions: 'unwatchable' },
+                // ha_suspend: back to the timer, which skips the checks while paused
+                pause: 'waiting',
               },
             },
             retrying: { after: { delayBeforeRetry: 'tick' } },

@@ -178,6 +178,8 @@ function exchange(s: Scope<HttpResponse>, sock: Socket, req: HttpRequest, opts: 
       if (head.length > MAX_HEADER) s.fail(`response header longer than ${MAX_HEADER} bytes`);
       return;
     }
+    // the same limit however the header arrived (in one read or many)
+    if (end + 4 > MAX_HEADER) { s.fail(`response header longer than ${MAX_HEADER} bytes`); return; }
     header = Buffer.from(head.subarray(0, end + 4));
     status = statusCode(header);
     length = contentLength(header);

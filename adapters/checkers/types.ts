@@ -51,8 +51,28 @@ export interface ProbeResult {
   readonly weight?: DynamicWeight;
 }
 
+/** What a watched checker's steady checks run with (Prober.watch). */
+export interface WatchOptions {
+  /** each wait's timeout (keepalived's connect_timeout) */
+  readonly timeoutMs: number;
+  /** from a result to the next check (delay_loop) */
+  readonly intervalMs: number;
+  /** the first check, from now (default intervalMs) */
+  readonly firstMs?: number;
+  /** report only results whose `ok` differs from this */
+  readonly expectOk: boolean;
+}
+
 export interface Prober {
   probe(checker: Checker, target: ProbeTarget, opts: ProbeOptions): Promise<ProbeResult>;
+  /**
+   * Optional (the native probe engine, native.ts): make `checker`'s scheduled checks without the
+   * caller, every intervalMs after the previous result, and call `onResult` only for a result whose
+   * `ok` is not `expectOk`. Returns the cancel, or undefined when this checker cannot be watched.
+   */
+  watch?(checker: Checker, target: ProbeTarget, opts: WatchOptions, onResult: (r: ProbeResult) => void): (() => void) | undefined;
+  /** whether `watch` can run this checker (decided once per checker) */
+  canWatch?(checker: Checker, target: ProbeTarget): boolean;
   /** release the shared sockets (ICMP, DNS; probes waiting on them fail) and kill MISC scripts of its own runner. Idempotent. */
   close(): Promise<void>;
 }

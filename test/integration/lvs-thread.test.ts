@@ -111,14 +111,23 @@ test('health checks in a worker thread', async (t) => {
   await t.test('dashboard proxies follow the worker\'s actors', async () => {
     const list = lvs.actors();
     assert.deepEqual(list.map((a) => a.kind).sort(), ['checker', 'checker', 'vs']);
-    const checker = list.find((a) => a.kind === 'checker')!.actor;
+    // the dead server's checker: steady DOWN, its checks are watched without a step until one answers
+    const dead = servers[1]!.port;
+    const checker = list.find((a) => a.kind === 'checker' && a.name.includes(`:${dead}`))!.actor;
     const steps: unknown[] = [];
     const sub = checker.system.inspect((ev) => {
       if (ev.type === '@xstate.microstep') steps.push(ev);
     });
-    await until('a step with a transition', () => steps.some((s) => ((s as { _transitions: unknown[] })._transitions).length > 0), 4000);
-    assert.equal(checker.getSnapshot().status, 'active');
-    sub.unsubscribe();
+    const again = createServer((c) => c.destroy());
+    await new Promise<void>((res) => again.listen(dead, '127.0.0.1', res));
+    try {
+      await until('a step with a transition', () => steps.some((s) => ((s as { _transitions: unknown[] })._transitions).length > 0), 4000);
+      assert.equal(checker.getSnapshot().status, 'active');
+    } finally {
+      sub.unsubscribe();
+      await new Promise((res) => again.close(res));
+    }
+    await until('the server down again', () => lvs.status()[0]!.realServers.some((r) => !r.alive), 6000);
     assert.ok(lvs.actors()[1]!.actor === list[1]!.actor, 'the same proxy each time');
   });
 

@@ -64,7 +64,7 @@ test('events name the state entered; the arrows that lead there follow the cause
   const down = bus.publish('checker', 'c', 'checker.state', { type: 'checker.state', checker: 'c', from: 'up', to: 'down', cause: 'x', first: false, attempts: 1, consecutive: 1, detail: null, latencyMs: null });
   const cs = eventState(down)!;
   assert.deepEqual(cs.ids, ['running', 'running.health', 'running.health.down']);
-  assert.deepEqual(arrowsBetween(checker, cs.fromIds, cs.ids), [tid(checker, 'running.health.up', 'check.result', 'and(stateIn(running.schedule.probing), goesDown)')]);
+  assert.deepEqual(arrowsBetween(checker, cs.fromIds, cs.ids), [tid(checker, 'running.health.up', 'check.result', 'and(attempting, goesDown)')]);
   // a process tracker has no chart, a vrrp.priority is no state change
   assert.equal(eventState(bus.publish('track', 'p', 'track.state', { type: 'track.state', tracker: 'p', kind: 'process', state: 'ok', count: 2 }))?.machine, undefined);
   assert.equal(eventState(bus.publish('vrrp', 'VI_1', 'vrrp.priority', { type: 'vrrp.priority', instance: 'VI_1', from: 1, to: 2 })), undefined);

@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "packet",
-      "sources": ["packet.c"],
+      "sources": ["packet.c", "probe.c"],
       "cflags": ["-Wall", "-Wextra", "-O2"]
     }
   ]

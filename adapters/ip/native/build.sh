@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# adapters/ip/native/build.sh: build packet.node (AF_PACKET sender for gratuitous ARP) if it is
-# missing or older than its sources. Idempotent and offline when Node's headers are installed
-# (Debian/NodeSource: /usr/include/node). Exit 0 when built or up to date, 1 when it cannot be built
+# adapters/ip/native/build.sh: build packet.node (AF_PACKET sender for gratuitous ARP, the health
+# checks' probe engine, a few service calls) if it is missing or older than its sources.
+# Idempotent and offline when Node's headers are installed (Debian/NodeSource: /usr/include/node).
+# Exit 0 when built or up to date, 1 when it cannot be built
 # (vigil then runs without IPv4 gratuitous ARP and says so once at the first announcement).
 #
 #   bash adapters/ip/native/build.sh [--force] [--quiet]
@@ -18,7 +19,7 @@ for a in "$@"; do
 done
 say() { [ "$quiet" = 1 ] || echo "packet addon: $*"; }
 
-if [ "$force" = 0 ] && [ -f "$out" ] && [ "$out" -nt "$here/packet.c" ] && [ "$out" -nt "$here/binding.gyp" ]; then
+if [ "$force" = 0 ] && [ -f "$out" ] && [ "$out" -nt "$here/packet.c" ] && [ "$out" -nt "$here/probe.c" ] && [ "$out" -nt "$here/binding.gyp" ]; then
   say "up to date ($out)"
   exit 0
 fi
@@ -53,7 +54,7 @@ if [ "$built" = 0 ] && [ -n "$nodedir" ] && command -v cc >/dev/null; then
   say "node-gyp unavailable or failed; compiling with cc"
   mkdir -p "$(dirname "$out")"
   if cc -shared -fPIC -O2 -Wall -Wextra -DNODE_GYP_MODULE_NAME=packet -I"$nodedir/include/node" \
-       -o "$out" "$here/packet.c" >>"$log" 2>&1; then built=1; fi
+       -o "$out" "$here/packet.c" "$here/probe.c" >>"$log" 2>&1; then built=1; fi
 fi
 if [ "$built" = 0 ]; then
   echo "packet addon: build failed; IPv4 gratuitous ARP will be unavailable. Output:" >&2

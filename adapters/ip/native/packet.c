@@ -185,6 +185,9 @@ static napi_value js_dup2(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// probe.c: the health checks' probe engine (probeOpen, probeAdd, probeRemove, probeClose)
+napi_status probe_init(napi_env env, napi_value exports);
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -194,6 +197,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"dup2", NULL, js_dup2, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  if (probe_init(env, exports) != napi_ok) return NULL;
   return exports;
 }
 

@@ -1,0 +1,752 @@
+// probe.c: the health checks' steady state without JavaScript (issue #6). TCP_CHECK and plain
+// HTTP_GET probes run here, on the calling thread's own libuv loop (the health-check thread's),
+// with an epoll set of their own and one timer: a scheduled check costs its system calls and
+// nothing else, and JavaScript hears only the results it asked for.
+//
+//   probeOpen(onResults)            -> engine   onResults(Int32Array) gets batches of RECORD ints
+//   probeAdd(engine, id, family, addr, port, bindAddr|null, bindPort, timeoutMs, intervalMs,
+//            firstMs, expect, requests|null, ranges|null)
+//        runs probe `id` (a small non-negative integer the caller recycles) firstMs from now and
+//        then every intervalMs after each result (keepalived: delay_loop after the result).
+//        expect 1: report only failures, 0: only successes, -1: one probe, reported, then idle.
+//        requests: for HTTP, one Uint8Array per url (the request bytes); ranges: one Int32Array
+//        per url of [from, to] status pairs. No requests: a TCP check (connect, then close).
+//   probeRemove(engine, id)         stops probe `id` (its socket closed, nothing reported)
+//   probeClose(engine)              stops everything; the engine is unusable afterwards
+//
+// A record (RECORD int32s): id, ok, latency (µs), errno, phase, status, url index. The caller turns
+// phases and errnos into keepalived's wording (adapters/checkers/native.ts). HTTP as
+// adapters/checkers/http.ts reads it: the header up to the blank line (at most MAX_HEADER bytes),
+// the status code of its first line, then the body to Content-Length or to the end of the
+// connection, counted and dropped (urls with a digest or a regex stay in JavaScript).
+// Timeouts bound each wait (connect, then each read), as keepalived's connection timeout; a timer
+// that fires late first reads what the sockets already hold, so a stall never fails a server
+// whose answer is waiting.
+#define _GNU_SOURCE
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <uv.h>
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define RECORD 7
+#define MAX_HEADER (16 * 1024)
+#define MAX_EVENTS 256
+
+enum phase {
+  PH_OK = 0, PH_SOCKET = 1, PH_BIND = 2, PH_CONNECT = 3, PH_WRITE = 4, PH_READ = 5,
+  PH_TIMEOUT_CONNECT = 6, PH_TIMEOUT_RESPONSE = 7, PH_NO_DATA = 8, PH_PARTIAL_HEADER = 9,
+  PH_HEADER_TOO_LONG = 10, PH_STATUS = 11,
+};
+enum step { S_IDLE, S_CONNECT, S_WRITE, S_READ, S_DONE };
+
+typedef struct {
+  uint8_t *req;
+  uint32_t req_len;
+  int32_t *ranges; // pairs
+  uint32_t nranges;
+} url_t;
+
+typedef struct probe {
+  int32_t id;
+  int8_t expect;
+  uint8_t step;
+  int fd;
+  struct sockaddr_storage dst;
+  socklen_t dst_len;
+  struct sockaddr_storage src;
+  socklen_t src_len; // 0: no bind
+  uint64_t timeout_ns, interval_ns;
+  uint64_t when; // ns: the next check (idle) or the current wait's deadline
+  int heap;      // index in the heap, -1 when not in it
+  uint64_t started;
+  url_t *urls;
+  uint32_t nurls, url;
+  uint32_t wrote;
+  char *head; // the header being read (HTTP), MAX_HEADER + 1 bytes while a check reads it
+  uint32_t head_len;
+  int header_done;
+  int status, last_status;
+  int64_t clen; // -1: none
+  uint64_t body;
+} probe_t;
+
+typedef struct engine {
+  napi_env env;
+  napi_ref cb;
+  napi_async_context async;
+  uv_loop_t *loop;
+  uv_poll_t poll;
+  uv_timer_t timer;
+  int epfd;
+  int closed;
+  int handles_open; // poll and timer not yet closed
+  probe_t **slots;
+  uint32_t nslots;
+  uint32_t active;
+  probe_t **heap;
+  uint32_t heap_len, heap_cap;
+  int32_t *out;
+  uint32_t out_len, out_cap; // in records
+  int in_pass;
+  // registered at open, removed once both handles are closed: Node unloads the addon when a
+  // worker's environment ends, and waits for this hook so that the close callbacks still exist
+  napi_async_cleanup_hook_handle cleanup;
+} engine_t;
+
+static uint64_t now_ns(void) { return uv_hrtime(); }
+
+// ------------------------------------------------------------------------------------------------
+// the timer heap: every probe is in it once, keyed on `when`
+
+static void heap_swap(engine_t *e, uint32_t a, uint32_t b) {
+  probe_t *t = e->heap[a];
+  e->heap[a] = e->heap[b];
+  e->heap[b] = t;
+  e->heap[a]->heap = (int)a;
+  e->heap[b]->heap = (int)b;
+}
+static void heap_up(engine_t *e, uint32_t i) {
+  while (i > 0) {
+    uint32_t p = (i - 1) / 2;
+    if (e->heap[p]->when <= e->heap[i]->when) break;
+    heap_swap(e, p, i);
+    i = p;
+  }
+}
+static void heap_down(engine_t *e, uint32_t i) {
+  for (;;) {
+    uint32_t l = 2 * i + 1, r = l + 1, m = i;
+    if (l < e->heap_len && e->heap[l]->when < e->heap[m]->when) m = l;
+    if (r < e->heap_len && e->heap[r]->when < e->heap[m]->when) m = r;
+    if (m == i) break;
+    heap_swap(e, i, m);
+    i = m;
+  }
+}
+static int heap_push(engine_t *e, probe_t *p) {
+  if (e->heap_len == e->heap_cap) {
+    uint32_t cap = e->heap_cap ? e->heap_cap * 2 : 64;
+    probe_t **h = realloc(e->heap, cap * sizeof *h);
+    if (!h) return -1;
+    e->heap = h;
+    e->heap_cap = cap;
+  }
+  p->heap = (int)e->heap_len;
+  e->heap[e->heap_len++] = p;
+  heap_up(e, (uint32_t)p->heap);
+  return 0;
+}
+static void heap_remove(engine_t *e, probe_t *p) {
+  if (p->heap < 0) return;
+  uint32_t i = (uint32_t)p->heap;
+  e->heap_len--;
+  if (i != e->heap_len) {
+    e->heap[i] = e->heap[e->heap_len];
+    e->heap[i]->heap = (int)i;
+    heap_down(e, i);
+    heap_up(e, i);
+  }
+  p->heap = -1;
+}
+static void reschedule(engine_t *e, probe_t *p, uint64_t when) {
+  p->when = when;
+  if (p->heap < 0) {
+    heap_push(e, p);
+  } else {
+    heap_down(e, (uint32_t)p->heap);
+    heap_up(e, (uint32_t)p->heap);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// one check
+
+static void sock_close(engine_t *e, probe_t *p) {
+  if (p->fd >= 0) {
+    epoll_ctl(e->epfd, EPOLL_CTL_DEL, p->fd, NULL);
+    close(p->fd);
+    p->fd = -1;
+  }
+}
+
+static void emit(engine_t *e, probe_t *p, int ok, int err, int phase) {
+  if (e->out_len == e->out_cap) {
+    uint32_t cap = e->out_cap ? e->out_cap * 2 : 64;
+    int32_t *o = realloc(e->out, (size_t)cap * RECORD * sizeof *o);
+    if (!o) return; // out of memory: the result is lost, the next one will tell
+    e->out = o;
+    e->out_cap = cap;
+  }
+  int32_t *r = e->out + (size_t)e->out_len++ * RECORD;
+  uint64_t lat = (now_ns() - p->started) / 1000;
+  r[0] = p->id;
+  r[1] = ok;
+  r[2] = lat > INT32_MAX ? INT32_MAX : (int32_t)lat;
+  r[3] = err;
+  r[4] = phase;
+  r[5] = ok ? p->last_status : p->status;
+  r[6] = (int32_t)p->url;
+}
+
+/** The check is over: report it if asked, then wait intervalMs (or idle for good: one-shot). */
+static void finish(engine_t *e, probe_t *p, int ok, int err, int phase) {
+  sock_close(e, p);
+  free(p->head);
+  p->head = NULL;
+  if (p->expect < 0 || ok != p->expect) emit(e, p, ok, err, phase);
+  if (p->expect < 0) {
+    p->step = S_DONE;
+    heap_remove(e, p);
+    return;
+  }
+  p->step = S_IDLE;
+  reschedule(e, p, now_ns() + p->interval_ns);
+}
+
+static void start_url(engine_t *e, probe_t *p);
+
+static void url_done(engine_t *e, probe_t *p) {
+  url_t *u = &p->urls[p->url];
+  int st = p->status, match = 0;
+  for (uint32_t i = 0; i + 1 < u->nranges * 2; i += 2)
+    if (st >= u->ranges[i] && st <= u->ranges[i + 1]) { match = 1; break; }
+  if (!match) { finish(e, p, 0, 0, PH_STATUS); return; }
+  p->last_status = st;
+  if (p->url + 1 < p->nurls) {
+    sock_close(e, p);
+    p->url++;
+    start_url(e, p);
+    return;
+  }
+  finish(e, p, 1, 0, PH_OK);
+}
+
+/** `\r\ncontent-length:[ \t]*(\d+)[ \t]*\r\n` in the header, case-insensitively; -1 when absent. */
+static int64_t content_length(const char *h, uint32_t len) {
+  static const char key[] = "\r\ncontent-length:";
+  const uint32_t kl = sizeof key - 1;
+  for (uint32_t i = 0; i + kl <= len; i++) {
+    if (strncasecmp(h + i, key, kl) != 0) continue;
+    uint32_t j = i + kl;
+    while (j < len && (h[j] == ' ' || h[j] == '\t')) j++;
+    if (j >= len || !isdigit((unsigned char)h[j])) continue;
+    int64_t v = 0;
+    while (j < len && isdigit((unsigned char)h[j])) {
+      if (v < (INT64_MAX - 9) / 10) v = v * 10 + (h[j] - '0');
+      j++;
+    }
+    while (j < len && (h[j] == ' ' || h[j] == '\t')) j++;
+    if (j + 1 < len && h[j] == '\r' && h[j + 1] == '\n') return v;
+  }
+  return -1;
+}
+
+/** `^[^ ]* (\d{3})( |$)` on the first line; 0 when it has none. */
+static int status_code(const char *h, uint32_t len) {
+  const char *eol = memmem(h, len, "\r\n", 2);
+  uint32_t n = eol ? (uint32_t)(eol - h) : 0;
+  const char *sp = memchr(h, ' ', n);
+  if (!sp) return 0;
+  uint32_t i = (uint32_t)(sp - h) + 1;
+  if (i + 3 > n) return 0;
+  for (int k = 0; k < 3; k++) if (!isdigit((unsigned char)h[i + k])) return 0;
+  if (i + 3 < n && h[i + 3] != ' ') return 0;
+  return (h[i] - '0') * 100 + (h[i + 1] - '0') * 10 + (h[i + 2] - '0');
+}
+
+static void body_bytes(engine_t *e, probe_t *p, uint64_t n) {
+  p->body += n;
+  if (p->clen >= 0 && p->body >= (uint64_t)p->clen) url_done(e, p);
+}
+
+static void on_read(engine_t *e, probe_t *p) {
+  char buf[16384];
+  for (;;) {
+    if (p->step != S_READ) return;
+    ssize_t n = recv(p->fd, buf, sizeof buf, 0);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      if (errno == EINTR) continue;
+      finish(e, p, 0, errno, PH_READ);
+      return;
+    }
+    if (n == 0) {
+      if (p->header_done) url_done(e, p);
+      else finish(e, p, 0, 0, p->head_len ? PH_PARTIAL_HEADER : PH_NO_DATA);
+      return;
+    }
+    if (p->header_done) { body_bytes(e, p, (uint64_t)n); continue; }
+    if (!p->head && !(p->head = malloc(MAX_HEADER + 1))) { finish(e, p, 0, ENOMEM, PH_READ); return; }
+    // the header: accumulate to the blank line; what follows is body
+    uint32_t take = (uint32_t)n;
+    if (p->head_len + take > MAX_HEADER + 1) take = MAX_HEADER + 1 - p->head_len;
+    memcpy(p->head + p->head_len, buf, take);
+    uint32_t from = p->head_len > 3 ? p->head_len - 3 : 0;
+    p->head_len += take;
+    char *end = memmem(p->head + from, p->head_len - from, "\r\n\r\n", 4);
+    if (!end) {
+      if (p->head_len > MAX_HEADER) { finish(e, p, 0, 0, PH_HEADER_TOO_LONG); return; }
+      continue;
+    }
+    uint32_t hlen = (uint32_t)(end - p->head) + 4;
+    if (hlen > MAX_HEADER) { finish(e, p, 0, 0, PH_HEADER_TOO_LONG); return; }
+    p->header_done = 1;
+    p->status = status_code(p->head, hlen);
+    p->clen = content_length(p->head, hlen);
+    // body bytes in this read: those after the header (all of them were copied unless cut at MAX_HEADER)
+    uint64_t rest = (uint64_t)n - (hlen - (p->head_len - take));
+    free(p->head);
+    p->head = NULL;
+    p->head_len = 0;
+    if (p->clen == 0) { url_done(e, p); return; }
+    body_bytes(e, p, rest);
+  }
+  reschedule(e, p, now_ns() + p->timeout_ns); // a read re-arms the wait
+}
+
+static void on_write(engine_t *e, probe_t *p) {
+  url_t *u = &p->urls[p->url];
+  while (p->wrote < u->req_len) {
+    ssize_t n = send(p->fd, u->req + p->wrote, u->req_len - p->wrote, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      if (errno == EINTR) continue;
+      finish(e, p, 0, errno, PH_WRITE);
+      return;
+    }
+    p->wrote += (uint32_t)n;
+  }
+  p->step = S_READ;
+  struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = p};
+  epoll_ctl(e->epfd, EPOLL_CTL_MOD, p->fd, &ev);
+}
+
+static void on_connected(engine_t *e, probe_t *p) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+  if (err) { finish(e, p, 0, err, PH_CONNECT); return; }
+  if (!p->nurls) { finish(e, p, 1, 0, PH_OK); return; } // TCP_CHECK: connected, closed
+  p->step = S_WRITE;
+  p->wrote = 0;
+  reschedule(e, p, now_ns() + p->timeout_ns); // the response's wait starts with the request
+  struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = p};
+  epoll_ctl(e->epfd, EPOLL_CTL_MOD, p->fd, &ev);
+  on_write(e, p);
+}
+
+/** Open and connect the socket for the current url (or the TCP check). */
+static void start_url(engine_t *e, probe_t *p) {
+  p->header_done = 0;
+  p->head_len = 0;
+  p->status = 0;
+  p->clen = -1;
+  p->body = 0;
+  p->fd = socket(p->dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (p->fd < 0) { finish(e, p, 0, errno, PH_SOCKET); return; }
+  if (p->src_len) {
+    if (p->dst.ss_family == AF_INET6) {
+      int one = 1;
+      setsockopt(p->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    }
+    if (bind(p->fd, (struct sockaddr *)&p->src, p->src_len) < 0) { finish(e, p, 0, errno, PH_BIND); return; }
+  }
+  p->step = S_CONNECT;
+  reschedule(e, p, now_ns() + p->timeout_ns);
+  int r = connect(p->fd, (struct sockaddr *)&p->dst, p->dst_len);
+  if (r < 0 && errno != EINPROGRESS) { finish(e, p, 0, errno, PH_CONNECT); return; }
+  struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = p};
+  if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, p->fd, &ev) < 0) { finish(e, p, 0, errno, PH_CONNECT); return; }
+  if (r == 0) on_connected(e, p);
+}
+
+static void start_check(engine_t *e, probe_t *p) {
+  p->started = now_ns();
+  p->url = 0;
+  p->last_status = 0;
+  start_url(e, p);
+}
+
+// ------------------------------------------------------------------------------------------------
+// the loop: sockets ready, timers due, then one call into JavaScript with the results
+
+static void poll_sockets(engine_t *e) {
+  struct epoll_event evs[MAX_EVENTS];
+  for (;;) {
+    int n = epoll_wait(e->epfd, evs, MAX_EVENTS, 0);
+    if (n <= 0) return;
+    for (int i = 0; i < n; i++) {
+      probe_t *p = evs[i].data.ptr;
+      switch (p->step) {
+        case S_CONNECT: on_connected(e, p); break;
+        case S_WRITE: on_write(e, p); break;
+        case S_READ: on_read(e, p); break;
+        default: break;
+      }
+    }
+    if (n < MAX_EVENTS) return;
+  }
+}
+
+static void run_timers(engine_t *e) {
+  uint64_t t = now_ns();
+  while (e->heap_len && e->heap[0]->when <= t) {
+    probe_t *p = e->heap[0];
+    switch (p->step) {
+      case S_IDLE: start_check(e, p); break;
+      case S_CONNECT: finish(e, p, 0, 0, PH_TIMEOUT_CONNECT); break;
+      case S_WRITE: case S_READ: finish(e, p, 0, 0, PH_TIMEOUT_RESPONSE); break;
+      default: heap_remove(e, p); break;
+    }
+  }
+}
+
+static void timer_cb(uv_timer_t *t);
+
+static void arm(engine_t *e) {
+  if (e->closed) return;
+  if (!e->heap_len) { uv_timer_stop(&e->timer); return; }
+  uint64_t t = now_ns(), when = e->heap[0]->when;
+  uint64_t ms = when > t ? (when - t + 999999) / 1000000 : 0;
+  uv_timer_start(&e->timer, timer_cb, ms, 0);
+}
+
+static void deliver(engine_t *e) {
+  if (!e->out_len || e->closed) return;
+  napi_env env = e->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  size_t bytes = (size_t)e->out_len * RECORD * sizeof(int32_t);
+  void *data;
+  napi_value ab, arr, fn, recv, result; // napi_make_callback needs an object as `this`
+  if (napi_create_arraybuffer(env, bytes, &data, &ab) == napi_ok &&
+      napi_create_typedarray(env, napi_int32_array, (size_t)e->out_len * RECORD, ab, 0, &arr) == napi_ok &&
+      napi_get_reference_value(env, e->cb, &fn) == napi_ok && napi_get_global(env, &recv) == napi_ok) {
+    memcpy(data, e->out, bytes);
+    e->out_len = 0;
+    if (napi_make_callback(env, e->async, recv, fn, 1, &arr, &result) == napi_pending_exception) {
+      napi_value err;
+      if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void pass(engine_t *e, int timers) {
+  e->in_pass = 1;
+  poll_sockets(e); // first what the sockets hold: a late timer must not fail an answer that waits
+  if (timers) run_timers(e);
+  e->in_pass = 0;
+  deliver(e);
+  arm(e);
+}
+
+static void poll_cb(uv_poll_t *h, int status, int events) {
+  (void)status;
+  (void)events;
+  pass(h->data, 0);
+}
+static void timer_cb(uv_timer_t *t) { pass(t->data, 1); }
+
+static void keep_alive(engine_t *e) {
+  // as Node's own sockets and timers: the loop stays alive while a probe is registered
+  if (e->active) {
+    uv_ref((uv_handle_t *)&e->poll);
+    uv_ref((uv_handle_t *)&e->timer);
+  } else {
+    uv_unref((uv_handle_t *)&e->poll);
+    uv_unref((uv_handle_t *)&e->timer);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// N-API
+
+static napi_value throw_type(napi_env env, const char *msg) {
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
+  return NULL;
+}
+
+static void free_probe(engine_t *e, probe_t *p) {
+  sock_close(e, p);
+  heap_remove(e, p);
+  for (uint32_t i = 0; i < p->nurls; i++) {
+    free(p->urls[i].req);
+    free(p->urls[i].ranges);
+  }
+  free(p->urls);
+  free(p->head);
+  free(p);
+}
+
+static void handle_closed(uv_handle_t *h) {
+  engine_t *e = h->data;
+  if (--e->handles_open == 0) {
+    napi_remove_async_cleanup_hook(e->cleanup);
+    free(e->slots);
+    free(e->heap);
+    free(e->out);
+    free(e);
+  }
+}
+
+static void shutdown_engine(engine_t *e) {
+  if (e->closed) return;
+  e->closed = 1;
+  for (uint32_t i = 0; i < e->nslots; i++) {
+    if (e->slots[i]) free_probe(e, e->slots[i]);
+    e->slots[i] = NULL;
+  }
+  e->active = 0;
+  uv_poll_stop(&e->poll);
+  uv_timer_stop(&e->timer);
+  close(e->epfd);
+  e->epfd = -1;
+}
+
+/** Sockets closed, handles closing; `env_alive`: JavaScript still runs (probeClose), so the references go too. */
+static void close_engine(engine_t *e, int env_alive) {
+  if (e->closed) return; // closing already: handle_closed removes the hook
+  shutdown_engine(e);
+  if (env_alive) {
+    napi_delete_reference(e->env, e->cb);
+    napi_async_destroy(e->env, e->async);
+  }
+  uv_close((uv_handle_t *)&e->poll, handle_closed);
+  uv_close((uv_handle_t *)&e->timer, handle_closed);
+}
+
+static void env_cleanup(napi_async_cleanup_hook_handle h, void *arg) {
+  (void)h;
+  close_engine(arg, 0);
+}
+
+static engine_t *engine_arg(napi_env env, napi_value v) {
+  engine_t *e = NULL;
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external) return NULL;
+  napi_get_value_external(env, v, (void **)&e);
+  return e;
+}
+
+static napi_value js_probe_open(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_valuetype t;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_typeof(env, argv[0], &t) != napi_ok || t != napi_function)
+    return throw_type(env, "probeOpen(onResults) needs a function");
+  engine_t *e = calloc(1, sizeof *e);
+  if (!e) return throw_type(env, "out of memory");
+  e->env = env;
+  e->epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (e->epfd < 0 || napi_get_uv_event_loop(env, &e->loop) != napi_ok) {
+    if (e->epfd >= 0) close(e->epfd);
+    free(e);
+    napi_throw_error(env, "ERR_PROBE_ENGINE", "cannot create the probe engine's epoll set or find the event loop");
+    return NULL;
+  }
+  napi_value name;
+  napi_create_string_utf8(env, "vigil:probe-engine", NAPI_AUTO_LENGTH, &name);
+  napi_value resource;
+  napi_create_object(env, &resource);
+  napi_async_init(env, resource, name, &e->async);
+  napi_create_reference(env, argv[0], 1, &e->cb);
+  uv_poll_init(e->loop, &e->poll, e->epfd);
+  uv_timer_init(e->loop, &e->timer);
+  e->poll.data = e;
+  e->timer.data = e;
+  e->handles_open = 2;
+  uv_poll_start(&e->poll, UV_READABLE, poll_cb);
+  keep_alive(e);
+  napi_add_async_cleanup_hook(env, env_cleanup, e, &e->cleanup);
+  napi_value out;
+  napi_create_external(env, e, NULL, NULL, &out);
+  return out;
+}
+
+static int bytes_arg(napi_env env, napi_value v, uint8_t **data, size_t *len) {
+  bool ta = false;
+  napi_typedarray_type type;
+  if (napi_is_typedarray(env, v, &ta) != napi_ok || !ta) return 0;
+  if (napi_get_typedarray_info(env, v, &type, len, (void **)data, NULL, NULL) != napi_ok || type != napi_uint8_array) return 0;
+  return 1;
+}
+
+static int is_nullish(napi_env env, napi_value v) {
+  napi_valuetype t;
+  return napi_typeof(env, v, &t) == napi_ok && (t == napi_null || t == napi_undefined);
+}
+
+static int fill_addr(int family, const uint8_t *a, size_t alen, int port, struct sockaddr_storage *ss, socklen_t *len) {
+  memset(ss, 0, sizeof *ss);
+  if (family == 4 && alen == 4) {
+    struct sockaddr_in *s = (struct sockaddr_in *)ss;
+    s->sin_family = AF_INET;
+    s->sin_port = htons((uint16_t)port);
+    memcpy(&s->sin_addr, a, 4);
+    *len = sizeof *s;
+    return 1;
+  }
+  if (family == 6 && alen == 16) {
+    struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
+    s->sin6_family = AF_INET6;
+    s->sin6_port = htons((uint16_t)port);
+    memcpy(&s->sin6_addr, a, 16);
+    *len = sizeof *s;
+    return 1;
+  }
+  return 0;
+}
+
+static napi_value js_probe_add(napi_env env, napi_callback_info info) {
+  size_t argc = 13;
+  napi_value argv[13];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 13)
+    return throw_type(env, "probeAdd needs 13 arguments");
+  engine_t *e = engine_arg(env, argv[0]);
+  if (!e || e->closed) return throw_type(env, "probeAdd: not an open probe engine");
+  int32_t id, family, port, bind_port, timeout_ms, interval_ms, first_ms, expect;
+  if (napi_get_value_int32(env, argv[1], &id) != napi_ok || id < 0 || id > 10000000 ||
+      napi_get_value_int32(env, argv[2], &family) != napi_ok ||
+      napi_get_value_int32(env, argv[4], &port) != napi_ok || port <= 0 || port > 65535 ||
+      napi_get_value_int32(env, argv[6], &bind_port) != napi_ok || bind_port < 0 || bind_port > 65535 ||
+      napi_get_value_int32(env, argv[7], &timeout_ms) != napi_ok || timeout_ms < 0 ||
+      napi_get_value_int32(env, argv[8], &interval_ms) != napi_ok || interval_ms < 0 ||
+      napi_get_value_int32(env, argv[9], &first_ms) != napi_ok || first_ms < 0 ||
+      napi_get_value_int32(env, argv[10], &expect) != napi_ok || expect < -1 || expect > 1)
+    return throw_type(env, "probeAdd: bad id, family, port, bind port, timeout, interval, first or expect");
+  uint8_t *addr;
+  size_t alen;
+  struct sockaddr_storage dst, src;
+  socklen_t dst_len, src_len = 0;
+  if (!bytes_arg(env, argv[3], &addr, &alen) || !fill_addr(family, addr, alen, port, &dst, &dst_len))
+    return throw_type(env, "probeAdd: the address must be 4 (family 4) or 16 (family 6) bytes");
+  if (!is_nullish(env, argv[5])) {
+    if (!bytes_arg(env, argv[5], &addr, &alen) || !fill_addr(family, addr, alen, bind_port, &src, &src_len))
+      return throw_type(env, "probeAdd: the bind address must be of the destination's family");
+  } else if (bind_port) {
+    // a port alone: the wildcard address of the family
+    uint8_t any[16] = {0};
+    fill_addr(family, any, family == 4 ? 4 : 16, bind_port, &src, &src_len);
+  }
+  uint32_t nurls = 0;
+  url_t *urls = NULL;
+  if (!is_nullish(env, argv[11])) {
+    bool isarr = false, isarr2 = false;
+    uint32_t n2 = 0;
+    if (napi_is_array(env, argv[11], &isarr) != napi_ok || !isarr || napi_is_array(env, argv[12], &isarr2) != napi_ok || !isarr2 ||
+        napi_get_array_length(env, argv[11], &nurls) != napi_ok || napi_get_array_length(env, argv[12], &n2) != napi_ok || n2 != nurls || nurls == 0 || nurls > 64)
+      return throw_type(env, "probeAdd: requests and ranges must be arrays of the same length (1 to 64)");
+    urls = calloc(nurls, sizeof *urls);
+    if (!urls) return throw_type(env, "out of memory");
+    for (uint32_t i = 0; i < nurls; i++) {
+      napi_value rq, rg;
+      uint8_t *d;
+      size_t dl;
+      bool ta = false;
+      napi_typedarray_type type;
+      size_t rl = 0;
+      int32_t *rd = NULL;
+      if (napi_get_element(env, argv[11], i, &rq) != napi_ok || !bytes_arg(env, rq, &d, &dl) || dl == 0 ||
+          napi_get_element(env, argv[12], i, &rg) != napi_ok || napi_is_typedarray(env, rg, &ta) != napi_ok || !ta ||
+          napi_get_typedarray_info(env, rg, &type, &rl, (void **)&rd, NULL, NULL) != napi_ok || type != napi_int32_array || rl == 0 || rl % 2) {
+        for (uint32_t k = 0; k < i; k++) { free(urls[k].req); free(urls[k].ranges); }
+        free(urls);
+        return throw_type(env, "probeAdd: each request must be a non-empty Uint8Array, each range list an Int32Array of pairs");
+      }
+      urls[i].req = malloc(dl);
+      urls[i].ranges = malloc(rl * sizeof(int32_t));
+      if (!urls[i].req || !urls[i].ranges) {
+        for (uint32_t k = 0; k <= i; k++) { free(urls[k].req); free(urls[k].ranges); }
+        free(urls);
+        return throw_type(env, "out of memory");
+      }
+      memcpy(urls[i].req, d, dl);
+      urls[i].req_len = (uint32_t)dl;
+      memcpy(urls[i].ranges, rd, rl * sizeof(int32_t));
+      urls[i].nranges = (uint32_t)(rl / 2);
+    }
+  }
+  if ((uint32_t)id >= e->nslots) {
+    uint32_t n = e->nslots ? e->nslots : 64;
+    while (n <= (uint32_t)id) n *= 2;
+    probe_t **s = realloc(e->slots, n * sizeof *s);
+    if (!s) return throw_type(env, "out of memory");
+    memset(s + e->nslots, 0, (n - e->nslots) * sizeof *s);
+    e->slots = s;
+    e->nslots = n;
+  }
+  if (e->slots[id]) { free_probe(e, e->slots[id]); e->slots[id] = NULL; e->active--; }
+  probe_t *p = calloc(1, sizeof *p);
+  if (!p) return throw_type(env, "out of memory");
+  p->id = id;
+  p->expect = (int8_t)expect;
+  p->fd = -1;
+  p->heap = -1;
+  p->dst = dst;
+  p->dst_len = dst_len;
+  p->src = src;
+  p->src_len = src_len;
+  // at least 1 ms each: a zero interval would spin the timer loop on a probe that fails at once
+  p->timeout_ns = (uint64_t)(timeout_ms ? timeout_ms : 1) * 1000000ULL;
+  p->interval_ns = (uint64_t)(interval_ms ? interval_ms : 1) * 1000000ULL;
+  p->urls = urls;
+  p->nurls = nurls;
+  p->step = S_IDLE;
+  e->slots[id] = p;
+  e->active++;
+  reschedule(e, p, now_ns() + (uint64_t)first_ms * 1000000ULL);
+  keep_alive(e);
+  if (!e->in_pass) arm(e);
+  return NULL;
+}
+
+static napi_value js_probe_remove(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t id;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
+      napi_get_value_int32(env, argv[1], &id) != napi_ok)
+    return throw_type(env, "probeRemove(engine, id)");
+  engine_t *e = engine_arg(env, argv[0]);
+  if (!e) return throw_type(env, "probeRemove: not a probe engine");
+  if (e->closed || id < 0 || (uint32_t)id >= e->nslots || !e->slots[id]) return NULL;
+  free_probe(e, e->slots[id]);
+  e->slots[id] = NULL;
+  e->active--;
+  keep_alive(e);
+  if (!e->in_pass) arm(e);
+  return NULL;
+}
+
+static napi_value js_probe_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1)
+    return throw_type(env, "probeClose(engine)");
+  engine_t *e = engine_arg(env, argv[0]);
+  if (!e) return throw_type(env, "probeClose: not a probe engine");
+  close_engine(e, 1);
+  return NULL;
+}
+
+napi_status probe_init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"probeOpen", NULL, js_probe_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"probeAdd", NULL, js_probe_add, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"probeRemove", NULL, js_probe_remove, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"probeClose", NULL, js_probe_close, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+}

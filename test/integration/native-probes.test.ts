@@ -1,0 +1,216 @@
+// The packet addon's probe engine (adapters/ip/native/probe.c through adapters/checkers/native.ts)
+// against real servers on loopback, side by side with the JavaScript probes it stands in for
+// (tcp.ts, http.ts): for every case the same verdict and the same words, and the same request
+// bytes on the wire. Then what only the engine does: watching (only results that differ are
+// reported, delay_loop after each result, nothing after the cancel) and its bookkeeping.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createProber } from '../../adapters/checkers/index.js';
+import { loadProbeEngine, type NativeProbes } from '../../adapters/checkers/native.js';
+import type { Checker, HttpChecker } from '../../adapters/config/model.js';
+import type { ProbeTarget } from '../../adapters/checkers/types.js';
+
+const engine = loadProbeEngine();
+const skip = engine ? false : 'the packet addon with the probe engine is not built (bash adapters/ip/native/build.sh)';
+
+const loc = { file: 't', line: 1, column: 1 };
+const tcp = (extra: Partial<Checker> = {}) => ({ loc, type: 'TCP_CHECK', ...extra }) as unknown as Checker;
+const http = (urls: { path: string; status?: [number, number][]; digest?: string; regex?: string }[], extra: Partial<HttpChecker> = {}) => ({
+  loc, type: 'HTTP_GET',
+  urls: urls.map((u) => ({ loc, path: u.path, statusCodes: (u.status ?? []).map(([from, to]) => ({ from, to })), regexNoMatch: false, ...(u.digest ? { digest: u.digest } : {}), ...(u.regex ? { regex: u.regex } : {}) })),
+  ...extra,
+}) as unknown as Checker;
+
+interface Served extends Server { port: number; requests: Buffer[]; peers: string[]; connections: number }
+
+/** A server whose every connection runs `on` (with the request bytes received so far, captured). */
+async function serve(on: (c: Socket, path: string) => void, host = '127.0.0.1'): Promise<Served> {
+  const requests: Buffer[] = [];
+  const peers: string[] = [];
+  const s = createServer((c) => {
+    srv.connections++;
+    peers.push(c.remoteAddress ?? '');
+    c.on('error', () => {});
+    let got = Buffer.alloc(0);
+    let seen = false;
+    c.on('data', (d) => {
+      got = Buffer.concat([got, d]);
+      if (!seen && got.includes('\r\n\r\n')) {
+        seen = true;
+        requests.push(got);
+        on(c, /^GET (\S+)/.exec(got.toString('latin1'))?.[1] ?? '');
+      }
+    });
+  });
+  const srv = Object.assign(s, { port: 0, requests, peers, connections: 0 });
+  await new Promise<void>((res) => s.listen(0, host, res));
+  srv.port = (s.address() as AddressInfo).port;
+  return srv;
+}
+
+const reply = (status: string, body = 'hello', headers = '') => (c: Socket) => c.end(`HTTP/1.0 ${status}\r\nContent-Type: text/plain\r\n${headers}\r\n${body}`);
+
+describe('the native probe engine', { skip }, () => {
+  const js = createProber({ native: false });
+  const native = engine as NativeProbes;
+  const servers: Served[] = [];
+  const target = (s: Served | number, address = '127.0.0.1'): ProbeTarget => ({ address, port: typeof s === 'number' ? s : s.port, family: address.includes(':') ? 6 : 4 });
+  const add = async (s: Promise<Served>) => { const x = await s; servers.push(x); return x; };
+
+  before(() => {});
+  after(async () => {
+    native.close();
+    await js.close();
+    for (const s of servers) s.close();
+  });
+
+  /** both probes of the same checker: the same verdict and detail; the native one is returned */
+  async function same(checker: Checker, t: ProbeTarget, timeoutMs = 1000) {
+    assert.ok(native.handles(checker, t), 'the engine takes this checker');
+    const a = await js.probe(checker, t, { timeoutMs });
+    const b = await native.probe(checker, t, { timeoutMs })!;
+    assert.deepEqual({ ok: b.ok, detail: b.detail }, { ok: a.ok, detail: a.detail });
+    assert.ok(b.latencyMs >= 0 && b.latencyMs < timeoutMs + 500, `latency ${b.latencyMs}`);
+    return b;
+  }
+
+  test('TCP_CHECK: connected, refused, IPv6', async () => {
+    const s = await add(serve(() => {}));
+    const open = createServer((c) => c.destroy());
+    await new Promise<void>((res) => open.listen(0, '127.0.0.1', res));
+    const port = (open.address() as AddressInfo).port;
+    assert.equal((await same(tcp(), target(port))).detail, 'connected');
+    await new Promise((res) => open.close(res));
+    assert.equal((await same(tcp(), target(port))).detail, 'connect ECONNREFUSED');
+    const v6 = await add(serve(() => {}, '::1'));
+    assert.equal((await same(tcp(), target(v6, '::1'))).ok, true);
+    assert.equal((await same(tcp({ connectPort: port } as Partial<Checker>), target(s))).detail, 'connect ECONNREFUSED', 'connect_port overrides the real server\'s');
+  });
+
+  test('HTTP_GET: status in and out of the ranges, every url, the same request bytes', async () => {
+    const s = await add(serve((c, path) => (path === '/bad' ? reply('503 Unavailable')(c) : path === '/none' ? reply('404 Not Found')(c) : reply('200 OK')(c))));
+    const t = { ...target(s), virtualhost: 'www.example.com' };
+    assert.equal((await same(http([{ path: '/' }]), t)).detail, 'status 200');
+    assert.equal((await same(http([{ path: '/bad' }]), t)).detail, '/bad: status 503 not in 200-299');
+    assert.equal((await same(http([{ path: '/bad', status: [[500, 599], [200, 200]] }]), t)).detail, 'status 503');
+    assert.equal((await same(http([{ path: '/' }, { path: '/none' }]), t)).detail, '/none: status 404 not in 200-299');
+    assert.equal((await same(http([{ path: '/' }, { path: '/a' }]), t)).detail, '2 urls ok');
+    assert.equal((await same(http([{ path: '/' }], { httpProtocol: '1.1' } as Partial<HttpChecker>), t)).ok, true);
+    // every request twice, JavaScript's and the engine's, byte for byte the same
+    assert.ok(s.requests.length >= 12);
+    const counts = new Map<string, number>();
+    for (const r of s.requests) counts.set(r.toString('latin1'), (counts.get(r.toString('latin1')) ?? 0) + 1);
+    for (const [text, n] of counts) assert.equal(n % 2, 0, `sent ${n} times: ${JSON.stringify(text)}`);
+    assert.ok(counts.size >= 4, 'distinct requests: paths, protocol');
+    assert.match(s.requests[0]!.toString(), /^GET \/ HTTP\/1\.0\r\nUser-Agent: KeepAliveClient\r\nHost: www\.example\.com\r\n\r\n$/);
+  });
+
+  test('HTTP_GET: how a response can go wrong', async () => {
+    const cases: [string, (c: Socket) => void][] = [
+      ['nothing, then close', (c) => c.end()],
+      ['half a header, then close', (c) => c.end('HTTP/1.0 200 OK\r\nContent-')],
+      ['no reason phrase', (c) => c.end('HTTP/1.1 200\r\n\r\n')],
+      ['no status code', (c) => c.end('garbage\r\n\r\nbody')],
+      ['a header byte by byte', (c) => {
+        const text = 'HTTP/1.0 200 OK\r\nX: y\r\n\r\nbody';
+        let i = 0;
+        const tick = () => { if (i < text.length) { c.write(text[i++]!); setTimeout(tick, 1); } else c.end(); };
+        tick();
+      }],
+      ['Content-Length, then the connection kept open', (c) => c.write('HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello')],
+      ['Content-Length 0, kept open', (c) => c.write('HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n')],
+      ['a header longer than 16 KB', (c) => c.end(`HTTP/1.0 200 OK\r\nX: ${'a'.repeat(17_000)}\r\n\r\n`)],
+      ['a reset', (c) => c.resetAndDestroy()],
+      ['silence', () => {}],
+      ['a body cut short of Content-Length, kept open', (c) => c.write('HTTP/1.0 200 OK\r\nContent-Length: 100\r\n\r\nshort')],
+    ];
+    for (const [what, on] of cases) {
+      const s = await add(serve((c) => on(c)));
+      const r = await same(http([{ path: '/' }]), target(s), 300).catch((err: Error) => { throw new Error(`${what}: ${err.message}`); });
+      assert.ok(typeof r.detail === 'string' && r.detail.length > 0, what);
+    }
+  });
+
+  test('bindto and bind_port: the server sees the checker\'s source', async () => {
+    const s = await add(serve(reply('200 OK')));
+    const r = await native.probe(http([{ path: '/' }], { bindTo: '127.0.0.2' } as Partial<HttpChecker>), target(s), { timeoutMs: 1000 })!;
+    assert.equal(r.ok, true);
+    assert.equal(s.peers.at(-1), '127.0.0.2');
+    const refused = await native.probe(tcp({ bindTo: '127.0.0.2' } as Partial<Checker>), target(1), { timeoutMs: 1000 })!;
+    assert.equal(refused.detail, 'connect ECONNREFUSED');
+  });
+
+  test('what stays in JavaScript', () => {
+    const t = target(80);
+    assert.equal(native.handles(tcp(), t), true);
+    assert.equal(native.handles({ ...(http([{ path: '/' }]) as object), type: 'SSL_GET' } as unknown as Checker, t), false);
+    assert.equal(native.handles(http([{ path: '/', digest: '0123456789abcdef0123456789abcdef' }]), t), false);
+    assert.equal(native.handles(http([{ path: '/', regex: 'ok' }]), t), false);
+    assert.equal(native.handles(http([]), t), false, 'no url: http.ts enables the server without a check');
+    assert.equal(native.handles(tcp({ bindTo: '::1' } as Partial<Checker>), t), false, 'a bindto of the other family: tcp.ts words the refusal');
+    assert.equal(native.handles(tcp(), { address: '127.0.0.1', family: 4 }), false, 'no port');
+    assert.equal(native.handles({ loc, type: 'MISC_CHECK' } as unknown as Checker, t), false);
+  });
+
+  test('an aborted probe settles at once and leaves nothing registered', async () => {
+    const s = await add(serve(() => {}));
+    const ac = new AbortController();
+    const p = native.probe(http([{ path: '/' }]), target(s), { timeoutMs: 5000, signal: ac.signal })!;
+    setTimeout(() => ac.abort(), 50);
+    const r = await p;
+    assert.deepEqual({ ok: r.ok, detail: r.detail }, { ok: false, detail: 'aborted' });
+    assert.equal(native.size, 0);
+  });
+
+  test('watch: checks every interval after the result, reports only what differs, stops on cancel', async () => {
+    let healthy = true;
+    const s = await add(serve((c) => (healthy ? reply('200 OK')(c) : reply('500 Oops')(c))));
+    const got: { ok: boolean; detail: string; at: number }[] = [];
+    const t0 = Date.now();
+    const cancel = native.watch(http([{ path: '/' }]), target(s), { timeoutMs: 500, intervalMs: 100, expectOk: true }, (r) => got.push({ ok: r.ok, detail: r.detail, at: Date.now() - t0 }))!;
+    await new Promise((r) => setTimeout(r, 550));
+    assert.deepEqual(got, [], 'healthy: nothing reported');
+    const checks = s.connections;
+    assert.ok(checks >= 3 && checks <= 6, `about one check per 100 ms: ${checks} in 550 ms`);
+    healthy = false;
+    await new Promise((r) => setTimeout(r, 350));
+    assert.ok(got.length >= 2, 'each failed check is reported while the watch expects success');
+    assert.ok(got.every((g) => !g.ok && g.detail === '/: status 500 not in 200-299'));
+    cancel();
+    const after = s.connections;
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(s.connections, after, 'no check after the cancel');
+    assert.equal(native.size, 0);
+  });
+
+  test('watch expecting failure reports the first success', async () => {
+    const closed = createServer((c) => c.destroy());
+    await new Promise<void>((res) => closed.listen(0, '127.0.0.1', res));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((res) => closed.close(res));
+    const got: boolean[] = [];
+    const cancel = native.watch(tcp(), target(port), { timeoutMs: 500, intervalMs: 50, firstMs: 0, expectOk: false }, (r) => got.push(r.ok))!;
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(got, []);
+    const back = createServer((c) => c.destroy());
+    await new Promise<void>((res) => back.listen(port, '127.0.0.1', res));
+    await new Promise((r) => setTimeout(r, 200));
+    cancel();
+    back.close();
+    assert.ok(got.length >= 1 && got.every((x) => x), `successes reported: ${got.join(',')}`);
+  });
+
+  test('close stops every probe; a closed engine opens again on the next probe', async () => {
+    const s = await add(serve(reply('200 OK')));
+    const fresh = loadProbeEngine()!;
+    fresh.watch(tcp(), target(s), { timeoutMs: 500, intervalMs: 30, expectOk: false }, () => {});
+    await new Promise((r) => setTimeout(r, 100));
+    fresh.close();
+    const n = s.connections;
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(s.connections, n);
+    assert.equal((await fresh.probe(tcp(), target(s), { timeoutMs: 500 })!).ok, true);
+    fresh.close();
+  });
+});
