@@ -365,6 +365,8 @@ export interface Window {
   core: number | null;
   /** the checker's threads at the window's end (all of them are in its CPU figure) */
   threads: number | null;
+  /** CPU seconds in the window per thread name ('main', the health-check thread, V8's and libuv's workers) */
+  threadCpu?: Record<string, number>;
   /** share of all the machine's CPUs busy during the window (everything: the checker, the listener, tcpdump, other users) */
   machineBusy: number | null;
   /** vigil: the event loop over the window */

@@ -127,6 +127,23 @@ function cpuOf(pid: number): { self: number; user: number; system: number; child
   return { self: t.self / CLK_TCK, user: t.user / CLK_TCK, system: t.system / CLK_TCK, children: t.children / CLK_TCK };
 }
 
+/**
+ * CPU seconds of each thread of `pid` by name (`main` for the process's first thread; node names
+ * its others, e.g. the health-check thread, V8's GC workers, libuv's pool).
+ */
+function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = parseProcStat(fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
+      if (!stat) continue;
+      const name = Number(tid) === pid ? 'main' : fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      out.set(name, (out.get(name) ?? 0) + (stat.user + stat.system) / CLK_TCK);
+    } catch { /* exited meanwhile */ }
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // the lab: director h1 (the checker), real-server host h2 (the listener), tcpdump on the bridge
 
@@ -388,10 +405,13 @@ async function cellRun(cell: Cell, n: number, plan: Plan, seconds: number, detec
     const s0 = run.impl === 'vigil' ? await scrape() : undefined;
     const m0 = machineCpu();
     const c0 = cpuOf(run.proc.pid!);
+    const t0cpu = threadCpu(run.proc.pid!);
     const p0 = performance.now();
     const wall0 = wallMs();
     await sleep(seconds * 1000);
     const c1 = cpuOf(run.proc.pid!);
+    const t1cpu = threadCpu(run.proc.pid!);
+    w.threadCpu = Object.fromEntries([...t1cpu].map(([k, v]) => [k, Math.round((v - (t0cpu.get(k) ?? 0)) * 1000) / 1000]).filter(([, v]) => (v as number) > 0));
     const m1 = machineCpu();
     w.threads = Number(/^Threads:\s*(\d+)/m.exec(fs.readFileSync(`/proc/${run.proc.pid}/status`, 'utf8'))?.[1]) || null;
     const p1 = performance.now();

@@ -55,7 +55,7 @@ export interface ProbeResult {
 export interface WatchOptions {
   /** each wait's timeout (keepalived's connect_timeout) */
   readonly timeoutMs: number;
-  /** from a result to the next check (delay_loop) */
+  /** from a result to the next check (delay_loop; the engine shortens each wait by a random 0-3 % so checks stay spread) */
   readonly intervalMs: number;
   /** the first check, from now (default intervalMs) */
   readonly firstMs?: number;

@@ -16,9 +16,10 @@ interface Pending {
   readonly timer: NodeJS.Timeout;
 }
 
-export function openGenlSocket(opts: { timeoutMs?: number } = {}): GenlSocket {
+/** `protocol`: NETLINK_GENERIC by default; nftGen.ts asks NETLINK_NETFILTER the same way. */
+export function openGenlSocket(opts: { timeoutMs?: number; protocol?: Protocol } = {}): GenlSocket {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_GENL_TIMEOUT_MS;
-  const sock = new RawNetlinkSocket(Protocol.GENERIC);
+  const sock = new RawNetlinkSocket(opts.protocol ?? Protocol.GENERIC);
   sock.unref(); // referenced only while a request waits, so an idle socket does not hold the process
   const pending = new Map<number, Pending>();
   let closed = false;
@@ -48,7 +49,7 @@ export function openGenlSocket(opts: { timeoutMs?: number } = {}): GenlSocket {
 
   return {
     request(message) {
-      if (closed) return Promise.reject(new Error('generic netlink socket closed'));
+      if (closed) return Promise.reject(new Error('netlink socket closed'));
       const header = splitMessages(message);
       if (!header.ok || header.value.length !== 1) return Promise.reject(new RangeError('request is not one netlink message'));
       const seq = (header.value[0] as { seq: number }).seq;
@@ -68,7 +69,7 @@ export function openGenlSocket(opts: { timeoutMs?: number } = {}): GenlSocket {
     close() {
       if (closed) return;
       closed = true;
-      failAll(new Error('generic netlink socket closed'));
+      failAll(new Error('netlink socket closed'));
       sock.close();
     },
   };

@@ -31,6 +31,7 @@ import {
   transaction,
   type NftModel,
 } from './nftModel.js';
+import { nftGeneration } from './nftGen.js';
 import { diffTables, normalizeTable } from './table.js';
 import type { ApplyResult, LbFamily, LbTable, LoadBalancer } from './types.js';
 
@@ -49,6 +50,12 @@ export interface NftablesOptions {
   /** how commands run (default: spawn) */
   readonly run?: CommandRunner;
   readonly log?: Pick<Logger, 'info' | 'warn'>;
+  /**
+   * The ruleset generation (nftGen.ts): while it has not moved since the table last matched, a
+   * re-apply of the same table lists nothing. Default: read over netlink when commands run in this
+   * process's namespace (no `prefix`, no `run`); false: always list.
+   */
+  readonly generation?: (() => Promise<number>) | false;
 }
 
 export const DEFAULT_NFT_TABLE = 'vigil_lb';
@@ -77,6 +84,16 @@ export function createNftablesLb(opts: NftablesOptions = {}): LoadBalancer {
   const run = opts.run ?? spawnRunner;
   const masquerade = opts.masquerade ?? false;
   const manageForwarding = opts.manageForwarding ?? true;
+  const ownGen = opts.generation === undefined && !opts.prefix?.length && !opts.run ? nftGeneration() : undefined;
+  const readGen = opts.generation || ownGen?.read;
+  /** the generation, or undefined when it cannot be read (the listing decides then) */
+  const generation = async (): Promise<number | undefined> => {
+    try {
+      return await readGen?.();
+    } catch {
+      return undefined;
+    }
+  };
   /** forwarding values found before we turned them on */
   const forwardingWas = new Map<LbFamily, string>();
   let closed = false;
@@ -124,7 +141,7 @@ export function createNftablesLb(opts: NftablesOptions = {}): LoadBalancer {
    * as when they last matched, nothing needs parsing, building or comparing (about 60 ms of the
    * event loop for 1,000 destinations, bench/checkers.md).
    */
-  let inSync: { table: LbTable; text: string } | undefined;
+  let inSync: { table: LbTable; text: string; gen: number | undefined } | undefined;
 
   const sysctl = async (args: string[]): Promise<string> => {
     try {
@@ -154,20 +171,29 @@ export function createNftablesLb(opts: NftablesOptions = {}): LoadBalancer {
     apply: (table_) =>
       serial(async (): Promise<ApplyResult> => {
         let text: string | undefined;
+        // read before the listing it vouches for: a change in between moves it, and the next check lists
+        let gen = await generation();
         if (inSync?.table === table_) {
+          if (gen !== undefined && gen === inSync.gen) return { changes: [] };
           text = await listText();
-          if (text === inSync.text) return { changes: [] };
+          if (text === inSync.text) {
+            inSync.gen = gen;
+            return { changes: [] };
+          }
         }
         inSync = undefined;
         const desiredTable = normalizeTable(table_);
         const desired = buildModel(desiredTable, { masquerade });
         await ensureForwarding(desiredTable);
         for (let attempt = 1; ; attempt++) {
-          text ??= await listText();
+          if (text === undefined) {
+            if (attempt > 1) gen = await generation();
+            text = await listText();
+          }
           const current = parse(text);
           // no services: no table at all
           if (desiredTable.services.length === 0 ? current === undefined : sameModel(current, desired)) {
-            inSync = { table: table_, text };
+            inSync = { table: table_, text, gen };
             return { changes: [] };
           }
           text = undefined;
@@ -198,6 +224,7 @@ export function createNftablesLb(opts: NftablesOptions = {}): LoadBalancer {
     close: async ({ keep = false } = {}) => {
       await serial(async () => {
         inSync = undefined;
+        ownGen?.close();
         if (!keep) {
           await nft(['-f', '-'], deleteTableScript(table));
           for (const [family, was] of forwardingWas) if (was !== '1') await sysctl(['-qw', `${FORWARDING[family]}=${was}`]);

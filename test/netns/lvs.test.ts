@@ -162,6 +162,15 @@ describe('virtual server with health checks over nftables', { skip }, () => {
     assert.deepEqual(Object.keys(got).sort(), ['r1', 'r2']);
   });
 
+  test('drift: a table deleted behind the daemon\'s back is back within the 5 s reconcile (seen through the ruleset generation)', async () => {
+    await lab.exec(2, 'nft', ['delete', 'table', 'inet', 'vigil_lb']);
+    const t0 = Date.now();
+    await director.waitFor(/repaired drift/, 8000);
+    console.log(`# the deleted table was restored ${Date.now() - t0} ms later`);
+    assert.match(await lab.exec(2, 'nft', ['list', 'tables']), /vigil_lb/);
+    assert.deepEqual(Object.keys(await requests(20)).sort(), ['r1', 'r2']);
+  });
+
   test('SIGTERM removes the virtual service from the data plane', async () => {
     assert.equal(await director.stop(), 0);
     const tables = await lab.exec(2, 'nft', ['list', 'tables']);

@@ -37,7 +37,7 @@ function run(input: Partial<CheckerInput>, healthAt: (t: number) => boolean, unt
   // what adapters/checkers/native.ts does: a check intervalMs after each result, reported only when it differs
   const watch = fromCallback<{ type: 'none' }, WatchInput>(({ sendBack, input }) => {
     watches.push(input);
-    let id: unknown;
+    let id: ReturnType<SimulatedClock['setTimeout']>;
     const check = () => {
       watchChecks++;
       const ok = healthAt(clock.now());

@@ -271,6 +271,39 @@ describe('nftables driver over a fake runner', () => {
     assert.deepEqual((await lb.apply(copy)).changes, []);
   });
 
+  it('while the ruleset generation stands still, a re-apply lists nothing; a moved or unreadable generation lists', async () => {
+    const nft = fakeNft();
+    let gen = 7;
+    let broken = false;
+    const lb = createNftablesLb({ run: nft.run, prefix: ['p', 'q'], masquerade: true, generation: async () => { if (broken) throw new Error('EPERM'); return gen; } });
+    const lists = () => nft.calls.filter((c) => c.includes(' list ')).length;
+    await lb.apply(fixtureTable);
+    assert.deepEqual((await lb.apply(fixtureTable)).changes, []); // listed and compared: in sync at generation 7
+    const n = lists();
+    for (let i = 0; i < 5; i++) assert.deepEqual((await lb.apply(fixtureTable)).changes, []);
+    assert.equal(lists(), n, 'generation unchanged: no nft run at all');
+    gen = 8; // a change somewhere in the namespace: the table is listed (same text: in sync again)
+    assert.deepEqual((await lb.apply(fixtureTable)).changes, []);
+    assert.equal(lists(), n + 1);
+    assert.deepEqual((await lb.apply(fixtureTable)).changes, []);
+    assert.equal(lists(), n + 1, 'generation 8 recorded');
+    broken = true; // cannot read it: every re-apply lists, as without it
+    await lb.apply(fixtureTable);
+    await lb.apply(fixtureTable);
+    assert.equal(lists(), n + 3);
+    // drift behind our back at a new generation: found and repaired
+    broken = false;
+    gen = 9;
+    const items = (listing as { nftables: unknown[] }).nftables;
+    const saved = items.pop();
+    try {
+      const r = await lb.apply(fixtureTable);
+      assert.ok(r.changes.length > 0, 'repaired');
+    } finally {
+      items.push(saved);
+    }
+  });
+
   it('an empty table means no table at all', async () => {
     const nft = fakeNft();
     const lb = createNftablesLb({ run: nft.run, prefix: ['p', 'q'] });

@@ -7,7 +7,8 @@
 //   probeAdd(engine, id, family, addr, port, bindAddr|null, bindPort, timeoutMs, intervalMs,
 //            firstMs, expect, requests|null, ranges|null)
 //        runs probe `id` (a small non-negative integer the caller recycles) firstMs from now and
-//        then every intervalMs after each result (keepalived: delay_loop after the result).
+//        then every intervalMs after each result (keepalived: delay_loop after the result), each
+//        wait shortened by a random 0-3 % so that checks bunched by a stall spread out again.
 //        expect 1: report only failures, 0: only successes, -1: one probe, reported, then idle.
 //        requests: for HTTP, one Uint8Array per url (the request bytes); ranges: one Int32Array
 //        per url of [from, to] status pairs. No requests: a TCP check (connect, then close).
@@ -101,6 +102,7 @@ typedef struct engine {
   // registered at open, removed once both handles are closed: Node unloads the addon when a
   // worker's environment ends, and waits for this hook so that the close callbacks still exist
   napi_async_cleanup_hook_handle cleanup;
+  uint64_t rnd; // xorshift64 state for the jitter
 } engine_t;
 
 static uint64_t now_ns(void) { return uv_hrtime(); }
@@ -210,7 +212,17 @@ static void finish(engine_t *e, probe_t *p, int ok, int err, int phase) {
     return;
   }
   p->step = S_IDLE;
-  reschedule(e, p, now_ns() + p->interval_ns);
+  // The next check intervalMs after this result, less a random 0-3 %: checks that a stall bunched
+  // together (a busy loop, the start of 1,000 checkers) spread out again instead of staying in step
+  // for good, and no wait is longer than delay_loop, so the detection bound holds.
+  uint64_t gap = p->interval_ns, spread = gap / 32;
+  if (spread) {
+    e->rnd ^= e->rnd << 13;
+    e->rnd ^= e->rnd >> 7;
+    e->rnd ^= e->rnd << 17;
+    gap -= e->rnd % spread;
+  }
+  reschedule(e, p, now_ns() + gap);
 }
 
 static void start_url(engine_t *e, probe_t *p);
@@ -549,6 +561,7 @@ static napi_value js_probe_open(napi_env env, napi_callback_info info) {
   engine_t *e = calloc(1, sizeof *e);
   if (!e) return throw_type(env, "out of memory");
   e->env = env;
+  e->rnd = now_ns() | 1;
   e->epfd = epoll_create1(EPOLL_CLOEXEC);
   if (e->epfd < 0 || napi_get_uv_event_loop(env, &e->loop) != napi_ok) {
     if (e->epfd >= 0) close(e->epfd);
