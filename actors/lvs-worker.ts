@@ -9,6 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { AnyActorRef } from 'xstate';
 import type { KeepalivedConfig } from '../adapters/config/model.js';
 import { createProber } from '../adapters/checkers/index.js';
+import { loadPacketAddon } from '../adapters/ip/packet.js';
 import { Bus, type BusEvent } from './bus.js';
 import { LvsSet, type LvsLog, type VirtualServerStatus } from './lvs.js';
 import type { TableEntry } from '../machines/virtual-server.machine.js';
@@ -96,6 +97,14 @@ function logAt(level: 'debug' | 'info' | 'warn' | 'error') {
   };
 }
 const log = { debug: logAt('debug'), info: logAt('info'), warn: logAt('warn'), error: logAt('error') } as unknown as LvsLog;
+
+// `top -H` and /proc/PID/task/*/comm tell this thread from V8's and libuv's (all "node" otherwise)
+const named = loadPacketAddon();
+if (named.ok) {
+  try {
+    named.addon.threadName?.('vigil-checks');
+  } catch { /* a name is a convenience */ }
+}
 
 const bus = new Bus(data.node);
 bus.subscribe((e) => {

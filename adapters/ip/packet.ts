@@ -14,6 +14,8 @@ export interface PacketAddon {
   // for adapters/service/; optional because an addon built from an older packet.c lacks them
   sendUnixDgram?(path: string, data: Uint8Array): number;
   dup2?(oldfd: number, newfd: number): void;
+  /** names the calling thread (15 bytes at most), as top -H and /proc show it */
+  threadName?(name: string): void;
 }
 
 const ADDON = 'native/build/Release/packet.node';
