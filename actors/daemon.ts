@@ -16,7 +16,7 @@ import { TrackerSet } from './trackers.js';
 import { createProber, type Prober } from '../adapters/checkers/index.js';
 import type { LoadBalancer } from '../adapters/lb/types.js';
 import { LbActor } from './lb.js';
-import { LvsSet, type HealthChecks } from './lvs.js';
+import { LvsSet, unwatchedCheckers, type HealthChecks } from './lvs.js';
 import { RemoteLvs } from './lvs-remote.js';
 import { virtualServerName } from '../machines/lvs-input.js';
 import { resolveAll, vipKey, VrrpInstanceActor, type ResolvedInstance } from './vrrp.js';
@@ -44,10 +44,13 @@ export interface DaemonPorts {
   /** the LB actor's reconciliation period (default 5 s) */
   readonly lbReconcileMs?: number;
   /**
-   * Run the health checks in a worker thread (actors/lvs-remote.ts), as `vigil run` does, so that
-   * they never delay VRRP. Ignored (they run on this thread) when a clock or a prober is given.
+   * Run the health checks in a worker thread (actors/lvs-remote.ts), so that they never delay VRRP.
+   * 'auto' (`vigil run`): on this thread when every check runs in the native probe engine (steady
+   * checks cost no JavaScript there; about 20 MB of memory and half the CPU saved), else on their
+   * own thread; decided at start for the daemon's life. Ignored (this thread) when a clock or a
+   * prober is given.
    */
-  readonly checkerThread?: boolean;
+  readonly checkerThread?: boolean | 'auto';
 }
 
 /** What a reload did; also the data of the `daemon.reloaded` event. */
@@ -144,10 +147,22 @@ export class Daemon {
       this.lb.groups = config.virtualServerGroups;
     } else log.warn('no load balancer: virtual servers are checked, their tables only published');
     const onTable = (vs: VirtualServer, name: string, entries: readonly TableEntry[], cause: BusEvent) => this.lb?.update(vs, name, entries, cause);
-    if (this.ports.checkerThread && !this.ports.clock && !this.ports.prober) {
+    const injected = this.ports.clock || this.ports.prober;
+    let prober = this.ports.prober ?? (injected || this.ports.checkerThread !== true ? this.newProber(config) : undefined);
+    let thread = !injected && this.ports.checkerThread === true;
+    if (!injected && this.ports.checkerThread === 'auto' && prober) {
+      const js = unwatchedCheckers(config, prober);
+      thread = js.size > 0;
+      log.info(thread
+        ? `health checks on a thread of their own: ${[...js].map(([t, n]) => `${n} ${t}`).join(', ')} not in the native probe engine`
+        : 'health checks on the main thread: every check runs in the native probe engine');
+      if (thread) void prober.close();
+    }
+    if (thread) {
+      prober = undefined;
       this.lvs = new RemoteLvs(config, { bus: this.bus, log, onTable });
     } else {
-      this.prober = this.ports.prober ?? createProber({ ...(config.global.scriptUser ? { scriptUser: config.global.scriptUser } : {}), trackFiles: config.trackFiles });
+      this.prober = prober ?? this.newProber(config);
       this.lvs = new LvsSet(config, { bus: this.bus, log, prober: this.prober, onTable, ...(this.ports.clock ? { clock: this.ports.clock } : {}) });
     }
     this.bus.subscribe((e) => {
@@ -155,6 +170,10 @@ export class Daemon {
     });
     for (const i of this.instances.values()) if (i.state() === 'MASTER') this.lvs.vrrpState(i.name, 'MASTER');
     this.lvs.start();
+  }
+
+  private newProber(config: KeepalivedConfig): Prober {
+    return createProber({ ...(config.global.scriptUser ? { scriptUser: config.global.scriptUser } : {}), trackFiles: config.trackFiles });
   }
 
   private ensureFirewall(resolved: readonly ResolvedInstance[]) {

@@ -63,10 +63,13 @@ export function prettyLine(r: Record_, color: boolean): string {
 
 const SYSLOG_SEVERITY: Record<string, number> = { fatal: 2, error: 3, warn: 4, info: 6, debug: 7, trace: 7 };
 
+// not toLocaleString: that loads ICU's data, about 7 MB of RSS (issue #8)
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
 /** RFC 3164 as glibc's syslog(3) writes it to /dev/log: `<PRI>Mmm dd hh:mm:ss ident[pid]: msg` (facility daemon) */
 export function syslogLine(r: Record_, ident: string, pid: number, now = new Date()): string {
   const pri = 3 * 8 + (SYSLOG_SEVERITY[r.level ?? 'info'] ?? 6);
-  const mon = now.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' });
+  const mon = MONTHS[now.getUTCMonth()];
   const stamp = `${mon} ${String(now.getUTCDate()).padStart(2, ' ')} ${now.toISOString().slice(11, 19)}`;
   return `<${pri}>${stamp} ${ident}[${pid}]: ${r.msg ?? ''}`;
 }

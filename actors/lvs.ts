@@ -98,6 +98,33 @@ interface RunningVs {
   readonly address?: string;
 }
 
+/** Where a real server's checkers probe (the checker's connect_ip/connect_port apply on top). */
+export function probeTarget(vs: VirtualServer, rs: VirtualServer['realServers'][number]): ProbeTarget {
+  return {
+    address: rs.address,
+    ...(rs.port ?? vs.port ? { port: rs.port ?? vs.port! } : {}),
+    family: rs.family,
+    ...(rs.virtualhost ?? vs.virtualhost ? { virtualhost: rs.virtualhost ?? vs.virtualhost! } : {}),
+  };
+}
+
+/**
+ * The checkers `prober` cannot watch (they would cost JavaScript on every check), by type; empty
+ * when every check of `config` runs in the native probe engine.
+ */
+export function unwatchedCheckers(config: KeepalivedConfig, prober: Prober): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const vs of config.virtualServers) {
+    for (const rs of vs.realServers) {
+      for (const ck of rs.checkers) {
+        if (ck.type === 'BFD_CHECK' || prober.canWatch?.(ck, probeTarget(vs, rs))) continue;
+        out.set(ck.type, (out.get(ck.type) ?? 0) + 1);
+      }
+    }
+  }
+  return out;
+}
+
 /** One checker's probe: what the shared `probe` actor runs for it. */
 interface ProbeSpec {
   readonly checker: Checker;
@@ -195,12 +222,7 @@ export class LvsSet implements HealthChecks {
           log.warn(`${name} ${realServerKey(rs.address, rs.port ?? vs.port)}: BFD_CHECK is not supported; the checker is ignored`);
           return;
         }
-        const target: ProbeTarget = {
-          address: rs.address,
-          ...(rs.port ?? vs.port ? { port: rs.port ?? vs.port! } : {}),
-          family: rs.family,
-          ...(rs.virtualhost ?? vs.virtualhost ? { virtualhost: rs.virtualhost ?? vs.virtualhost! } : {}),
-        };
+        const target = probeTarget(vs, rs);
         const timeoutMs = probeTimeoutMs(ck);
         const warmup = ck.resolved?.warmupMs ?? 0;
         const fresh = checkerInput(vs, rs, index, { warmupOffsetMs: Math.floor((this.ports.random ?? Math.random)() * warmup) });

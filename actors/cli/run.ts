@@ -27,6 +27,7 @@ import type { KeepalivedConfig } from '../../adapters/config/model.js';
 import { daemonChild, detach, withoutDaemonFlag } from '../../adapters/service/detach.js';
 import type { Dashboard } from '../dashboard/routes.js';
 import { journalHooks } from '../journal-hooks.js';
+import { startMallocTrim } from '../../adapters/service/trim.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -269,8 +270,9 @@ export async function run(args: readonly string[]): Promise<number> {
     ...(lb ? { lb } : {}),
     version: VERSION,
     configFile: file,
-    // health checks on a thread of their own (VIGIL_CHECKER_THREAD=0: on the main one, to compare)
-    checkerThread: process.env['VIGIL_CHECKER_THREAD'] !== '0',
+    // health checks on the main thread when they all run in the native probe engine, else on a
+    // thread of their own; VIGIL_CHECKER_THREAD=1 or 0 decides instead
+    checkerThread: process.env['VIGIL_CHECKER_THREAD'] === '1' ? true : process.env['VIGIL_CHECKER_THREAD'] === '0' ? false : 'auto',
   });
   // ready from daemon.started until daemon.stopping (/readyz)
   const health = new DaemonHealth(bus);
@@ -441,7 +443,10 @@ export async function run(args: readonly string[]): Promise<number> {
   log.info({ instances: daemon.status() }, 'VRRP started');
   notifier.ready(`${daemon.status().length} VRRP instance(s) running`);
   child?.ready();
+  // what the start (and later reloads, bursts) freed goes back to the kernel
+  const trimmer = startMallocTrim();
   const code = await stopped;
+  trimmer.stop();
   notifier.close();
   clearInterval(keepAlive);
   return code;

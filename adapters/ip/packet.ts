@@ -16,6 +16,8 @@ export interface PacketAddon {
   dup2?(oldfd: number, newfd: number): void;
   /** names the calling thread (15 bytes at most), as top -H and /proc show it */
   threadName?(name: string): void;
+  /** glibc malloc_trim(0): free pages of every arena back to the kernel; true when some were */
+  mallocTrim?(): boolean;
 }
 
 const ADDON = 'native/build/Release/packet.node';

@@ -139,9 +139,37 @@ function normalizeDestination(
   return out as LbDestination;
 }
 
-/** Keys compare as text, except that numbers inside them compare as numbers (port 80 < 443). */
-function compareKeys(a: string, b: string): number {
-  return a.localeCompare(b, 'en', { numeric: true });
+const isDigit = (c: number) => c >= 48 && c <= 57;
+
+/**
+ * Keys compare as text, except that runs of digits compare as numbers (port 80 < 443,
+ * 10.0.0.9 < 10.0.0.10). Written out rather than `localeCompare(b, 'en', { numeric: true })`:
+ * that builds a collator per call (7 % of a 1,000-destination reconcile) and loads ICU's data,
+ * about 7 MB of the daemon's RSS (issue #8).
+ */
+export function compareKeys(a: string, b: string): number {
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const ca = a.charCodeAt(i);
+    const cb = b.charCodeAt(j);
+    if (isDigit(ca) && isDigit(cb)) {
+      // the digit runs, leading zeros aside: the longer is the larger, else the first different digit decides
+      while (a.charCodeAt(i) === 48 && isDigit(a.charCodeAt(i + 1))) i++;
+      while (b.charCodeAt(j) === 48 && isDigit(b.charCodeAt(j + 1))) j++;
+      let ea = i;
+      let eb = j;
+      while (isDigit(a.charCodeAt(ea))) ea++;
+      while (isDigit(b.charCodeAt(eb))) eb++;
+      if (ea - i !== eb - j) return ea - i < eb - j ? -1 : 1;
+      for (; i < ea; i++, j++) if (a.charCodeAt(i) !== b.charCodeAt(j)) return a.charCodeAt(i) < b.charCodeAt(j) ? -1 : 1;
+      continue;
+    }
+    if (ca !== cb) return ca < cb ? -1 : 1;
+    i++;
+    j++;
+  }
+  return a.length - i === b.length - j ? 0 : a.length - i < b.length - j ? -1 : 1;
 }
 
 /** Whether two tables (already normal) describe the same data plane. */

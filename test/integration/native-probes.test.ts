@@ -10,6 +10,8 @@ import { createProber } from '../../adapters/checkers/index.js';
 import { loadProbeEngine, type NativeProbes } from '../../adapters/checkers/native.js';
 import type { Checker, HttpChecker } from '../../adapters/config/model.js';
 import type { ProbeTarget } from '../../adapters/checkers/types.js';
+import { unwatchedCheckers } from '../../actors/lvs.js';
+import { parse } from '../helpers.js';
 
 const engine = loadProbeEngine();
 const skip = engine ? false : 'the packet addon with the probe engine is not built (bash adapters/ip/native/build.sh)';
@@ -151,6 +153,28 @@ describe('the native probe engine', { skip }, () => {
     assert.equal(native.handles(tcp({ bindTo: '::1' } as Partial<Checker>), t), false, 'a bindto of the other family: tcp.ts words the refusal');
     assert.equal(native.handles(tcp(), { address: '127.0.0.1', family: 4 }), false, 'no port');
     assert.equal(native.handles({ loc, type: 'MISC_CHECK' } as unknown as Checker, t), false);
+  });
+
+  test('the daemon\'s choice of thread: the checks that would cost JavaScript, by type', async () => {
+    const conf = (checkers: string) => parse(`virtual_server 10.0.0.1 80 {
+  delay_loop 5
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  real_server 10.0.0.2 80 {
+${checkers}
+  }
+}
+`).config;
+    const prober = createProber();
+    try {
+      assert.deepEqual(unwatchedCheckers(conf('    TCP_CHECK {\n    }\n    HTTP_GET {\n      url {\n        path /\n      }\n    }'), prober), new Map());
+      const mixed = conf('    TCP_CHECK {\n    }\n    SSL_GET {\n      url {\n        path /\n      }\n    }\n    HTTP_GET {\n      url {\n        path /\n        digest 0123456789abcdef0123456789abcdef\n      }\n    }');
+      assert.deepEqual([...unwatchedCheckers(mixed, prober)], [['SSL_GET', 1], ['HTTP_GET', 1]]);
+      assert.deepEqual([...unwatchedCheckers(mixed, createProber({ native: false }))], [['TCP_CHECK', 1], ['SSL_GET', 1], ['HTTP_GET', 1]], 'no engine: nothing is watched');
+    } finally {
+      await prober.close();
+    }
   });
 
   test('an aborted probe settles at once and leaves nothing registered', async () => {

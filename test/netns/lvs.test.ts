@@ -102,6 +102,8 @@ describe('virtual server with health checks over nftables', { skip }, () => {
     }
     await serve(5, 'sorry', 8081);
     director = startVigil(lab, 2, CONF, dir);
+    // TCP_CHECK and HTTP_GET without a digest: all in the native probe engine, so on the main thread
+    await director.waitFor(/health checks on the main thread: every check runs in the native probe engine/);
     await director.waitFor(/destination 10\.98\.0\.15:80 added/);
     // every checker's first result comes within its warmup (delay_loop, 1 s): after it, a failure
     // is retried before the server goes down (the first result decides on its own, as keepalived)

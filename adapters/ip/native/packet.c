@@ -26,6 +26,7 @@
 #include <string.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <malloc.h>
 #include <sys/prctl.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -200,6 +201,19 @@ static napi_value js_thread_name(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// mallocTrim() -> boolean: glibc's malloc_trim(0), which gives the kernel back the free pages of
+// every malloc arena (not only the top of the heap); true when some memory was released
+static napi_value js_malloc_trim(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+#ifdef __GLIBC__
+  napi_get_boolean(env, malloc_trim(0) == 1, &out);
+#else
+  napi_get_boolean(env, false, &out);
+#endif
+  return out;
+}
+
 // probe.c: the health checks' probe engine (probeOpen, probeAdd, probeRemove, probeClose)
 napi_status probe_init(napi_env env, napi_value exports);
 
@@ -211,6 +225,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"sendUnixDgram", NULL, js_send_unix_dgram, NULL, NULL, NULL, napi_enumerable, NULL},
       {"dup2", NULL, js_dup2, NULL, NULL, NULL, napi_enumerable, NULL},
       {"threadName", NULL, js_thread_name, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"mallocTrim", NULL, js_malloc_trim, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   if (probe_init(env, exports) != napi_ok) return NULL;
