@@ -161,7 +161,7 @@ function stepTransitions(list: readonly TakenLike[]): StepTransition[] {
 
 // This thread's event-loop delay, sampled as actors/metrics.ts samples the main one's: the delay a
 // check's timers suffer (a late delay_loop or retry is a late detection, bench/checkers.md).
-const SAMPLE_MS = 20;
+const SAMPLE_MS = 50; // as the main thread's (actors/metrics.ts EVENT_LOOP_SAMPLE_MS): each wake-up of an idle thread costs
 let delays: number[] = [];
 let reportAt = performance.now() + 1000;
 const sample = (due: number) => {

@@ -221,6 +221,9 @@ export function treeCpu(all: readonly ProcStat[], root: number): TreeCpu | undef
 // ---------------------------------------------------------------------------------------------
 // Prometheus text: vigil's event-loop histogram and prom-client's lag gauges
 
+/** prom-client's monitorEventLoopDelay resolution in vigil (actors/metrics.ts EVENT_LOOP_SAMPLE_MS) */
+export const LAG_RESOLUTION_MS = 50;
+
 export interface LoopScrape {
   /** cumulative bucket counts by upper bound in seconds (+Inf as Infinity) */
   buckets: Map<number, number>;
@@ -254,7 +257,7 @@ export function parseLoopMetrics(text: string): LoopScrape | undefined {
 }
 
 export interface LoopWindow {
-  /** samples of the 20 ms timer in the window */
+  /** samples of the sampling timer (50 ms) in the window */
   samples: number;
   meanMs: number;
   /** the smallest bucket bound (ms) at or under which 50 % / 99 % of the window's samples fall */
@@ -277,7 +280,8 @@ export function loopWindow(a: LoopScrape, b: LoopScrape): LoopWindow | undefined
   const within = (le: number) => (b.buckets.get(le) ?? 0) - (a.buckets.get(le) ?? 0);
   const bound = (q: number) => bounds.find((le) => within(le) >= q * samples) ?? Infinity;
   const over = (le: number) => (b.buckets.has(le) ? 1 - within(le) / samples : NaN);
-  const ms = (s: number | undefined) => (s === undefined ? null : s * 1000);
+  // monitorEventLoopDelay records the time between its ticks: the lateness is what exceeds its interval
+  const ms = (s: number | undefined) => (s === undefined ? null : Math.max(0, s * 1000 - LAG_RESOLUTION_MS));
   return {
     samples,
     meanMs: ((b.sum - a.sum) / samples) * 1000,
@@ -633,8 +637,8 @@ export function markdown(r: Report): string {
     'stats socket) and 2 s more, then measures a',
     `window of ${env.windowSeconds} s: **CPU** = utime + stime (+ cutime + cstime: reaped children, i.e. vigil's \`nft\` runs, and`,
     'any live descendants) from /proc/PID/stat at both ends, all threads included, reported per 30 s and as a',
-    'share of one core. **Event loop** (vigil): `vigil_event_loop_delay_seconds` (a 20 ms timer\'s lateness)',
-    'and prom-client\'s `vigil_nodejs_eventloop_lag_*` (reset at each scrape, so the second scrape covers',
+    'share of one core. **Event loop** (vigil): `vigil_event_loop_delay_seconds` (a 50 ms timer\'s lateness)',
+    'and prom-client\'s `vigil_nodejs_eventloop_lag_*` less their 50 ms sampling interval (reset at each scrape, so the second scrape covers',
     'exactly the window) from `--http 127.0.0.1:PORT/metrics`, scraped at both ends. **Advert jitter**',
     '(vigil): `tcpdump -tt` on the bridge, intervals between the MASTER\'s consecutive adverts in the window,',
     'pooled per cell; the "VRRP only" cell is the same vigil without virtual servers, the baseline.',
@@ -688,7 +692,7 @@ export function markdown(r: Report): string {
 
   out.push('## vigil\'s event loop', '');
   out.push(table(
-    ['cell', 'mean delay ms (20 ms timer)', 'p99 bucket ms', 'lag p99 ms (monitorEventLoopDelay)', 'lag max ms'],
+    ['cell', 'mean delay ms (50 ms timer)', 'p99 bucket ms', 'lag p99 ms (monitorEventLoopDelay)', 'lag max ms'],
     r.cells.filter((c) => c.id.startsWith('vigil')).map((c) => [
       c.label, f1(c.loopMeanMs?.median), c.loopP99BoundMs ? `≤ ${f1(c.loopP99BoundMs.median, 0)}` : '–', f1(c.lagP99Ms?.median, 1), f1(c.lagMaxMs?.median, 1),
     ]),
