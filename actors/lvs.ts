@@ -125,6 +125,9 @@ export function unwatchedCheckers(config: KeepalivedConfig, prober: Prober): Map
   return out;
 }
 
+/** the longest stretch of checker results run in one turn of the event loop (LvsSet.feed) */
+const SLICE_MS = 2;
+
 /** One checker's probe: what the shared `probe` actor runs for it. */
 interface ProbeSpec {
   readonly checker: Checker;
@@ -146,6 +149,9 @@ export class LvsSet implements HealthChecks {
    * (tens of KB of heap each, and slower transitions) for nothing but a different probe.
    */
   private readonly machine: CheckerMachine;
+  /** results waiting for their turn (feed) */
+  private readonly inbox: (() => void)[] = [];
+  private draining = false;
 
   constructor(
     private config: KeepalivedConfig,
@@ -165,7 +171,8 @@ export class LvsSet implements HealthChecks {
       void prober.probe(spec.checker, spec.target, { signal: ac.signal, timeoutMs: spec.timeoutMs }).then((r) => {
         if (ac.signal.aborted) return;
         done = true;
-        sendBack({ type: 'check.result', ...r });
+        // an attempt stopped meanwhile drops what it sends back (XState)
+        this.feed(() => sendBack({ type: 'check.result', ...r }));
       });
       // an answered probe holds nothing: aborting it would only build a DOMException (7 % of
       // the checkers' CPU at 1,000 real servers, bench/checkers.md)
@@ -178,7 +185,7 @@ export class LvsSet implements HealthChecks {
     const watch = fromCallback<{ type: 'none' }, WatchInput>(({ sendBack, input }) => {
       const spec = probes.get(input.checker);
       const cancel = spec && prober.watch?.(spec.checker, spec.target, { timeoutMs: spec.timeoutMs, intervalMs: input.intervalMs, expectOk: input.expectOk },
-        (r) => sendBack({ type: 'check.result', ...r }));
+        (r) => this.feed(() => sendBack({ type: 'check.result', ...r })));
       if (!cancel) {
         sendBack({ type: 'watch.unavailable', reason: spec ? 'the prober cannot watch this checker' : 'no probe for this checker (stopped)' });
         return undefined;
@@ -186,6 +193,33 @@ export class LvsSet implements HealthChecks {
       return cancel;
     });
     this.machine = checkerMachine.provide({ actors: { probe, watch } }) as CheckerMachine;
+  }
+
+  /**
+   * A result reaches its checker's machine, and through it the virtual server, the bus, the log and
+   * the LB: about a millisecond of work for a change. A burst of them (1,000 checkers' first results
+   * within one delay_loop, a switch failing under every real server) is run at most SLICE_MS per
+   * turn of the event loop, so that VRRP's timers, on the same thread when the checks run here, get
+   * their turn in between (bench/failover-checkers1000.md). With an injected clock (tests), at once.
+   */
+  private feed(fn: () => void): void {
+    if (this.ports.clock) { fn(); return; }
+    this.inbox.push(fn);
+    if (this.draining) return;
+    this.draining = true;
+    setImmediate(() => this.drainInbox());
+  }
+
+  private drainInbox(): void {
+    const until = performance.now() + SLICE_MS;
+    let i = 0;
+    try {
+      while (i < this.inbox.length && (i === 0 || performance.now() < until)) this.inbox[i++]!();
+    } finally {
+      this.inbox.splice(0, i);
+      if (this.inbox.length) setImmediate(() => this.drainInbox());
+      else this.draining = false;
+    }
   }
 
   start(): void {
