@@ -522,6 +522,8 @@ export interface Env {
   date: string; kernel: string; cpu: string; cpus: number; node: string; haproxy: string; haproxyThreads: string;
   tcpdump: string; vigilCommit: string; loadavg: number[]; loadavgEnd?: number[]; rounds: number; windowSeconds: number;
   detectionsPerRun: number; wallSeconds: number;
+  /** how vigil's node ran: infra/vigil.service's flags and environment, or bare (absent in older runs) */
+  vigilNode?: string;
 }
 
 export interface Report {
@@ -615,7 +617,7 @@ export function markdown(r: Report): string {
   out.push(`- Node: ${env.node}`);
   out.push(`- HAProxy: ${env.haproxy} (nbthread default ${env.haproxyThreads}, one per CPU; threads of each run in checkers.json)`);
   out.push(`- tcpdump: ${env.tcpdump}`);
-  out.push(`- vigil: ${env.vigilCommit}`);
+  out.push(`- vigil: ${env.vigilCommit}${env.vigilNode ? `; node run as ${env.vigilNode}` : ''}`);
   out.push(`- rounds: ${env.rounds} (each runs every cell once, in the order ${CELLS.map((c) => c.id).join(', ')}); CPU window ${env.windowSeconds} s; ${env.detectionsPerRun} detection trials after each window of a checking run`);
   out.push(`- wall time: ${(env.wallSeconds / 60).toFixed(1)} min`, '');
 
@@ -682,8 +684,8 @@ export function markdown(r: Report): string {
   ), '');
   out.push(
     'Medians over the windows. user/system split the process\'s own time (system includes the TCP handshakes that',
-    'run in connect(), and page faults); children are reaped child processes (vigil runs `nft -j list` every 5 s',
-    'to repair drift). Checks / s: SYNs to the real servers per second, from the capture; a check restarts',
+    'run in connect(), and page faults); children are reaped child processes (vigil\'s `nft` runs: every 5 s it',
+    'reads the ruleset generation over netlink and lists its table only when that moved). Checks / s: SYNs to the real servers per second, from the capture; a check restarts',
     'delay_loop after its result, so a checker that falls behind (starved of CPU, or its timers late) makes',
     'fewer, and CPU per check (the window\'s CPU ÷ its SYNs) is then the fairer comparison. SYNs per 10 ms: how evenly the checks are spread over the second',
     `(${p.servers} checks per ${p.delayLoopS} s spread evenly would be ${f1(p.servers / p.delayLoopS / 100, 0)} in every slot); bunched checks make the event loop's busy`,

@@ -12,6 +12,7 @@
 //   BENCH_PROFILE=/tmp/prof BENCH_CELLS=vigil-tcp node --import tsx bench/checkers.ts     (+ vigil's CPU profiles,
 //                                                        then node --import tsx bench/cpuprofile.ts /tmp/prof/*)
 //   BENCH_VIGIL=/other/tree/bin/vigil.js ...             (another build of vigil, e.g. a fix under test)
+//   BENCH_UNIT=0 ...                                     (bare node: without infra/vigil.service's node flags and environment)
 //   node --import tsx bench/checkers.ts --render         (checkers.md again from checkers.json, nothing measured)
 //
 // The whole run takes about 10 minutes (3 rounds × 5 cells of 30 s, starts, 4 detections per run).
@@ -31,7 +32,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Lab } from '../test/netns/lab.js';
 import { advertIntervals, parseAdvert, type Advert } from './failover-lib.js';
-import { cpuModel, firstLine, gitCommit, nodeEnv, which } from './common.js';
+import { cpuModel, firstLine, gitCommit, nodeEnv, UNIT_ENV, UNIT_NODE_FLAGS, which } from './common.js';
 import {
   CELLS, LISTENER, type Cell, type Check, type Detection, type Env, type Impl, type LoopScrape, type Plan,
   type Report, type Spread, type Window, detectionBoundMs, haproxyConfig, haproxyRsChange, loopWindow,
@@ -295,10 +296,12 @@ function startRun(cell: Cell, plan: Plan): Run {
     fs.writeFileSync(file, vigilConfig(plan, cell.check));
     // BENCH_PROFILE=DIR: a V8 CPU profile of every vigil run, written there when it stops
     const prof = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(process.env.BENCH_PROFILE)] : [];
+    // as infra/vigil.service runs it (its node flags and environment); BENCH_UNIT=0: bare node
+    const unit = process.env.BENCH_UNIT === '0' ? [] : UNIT_NODE_FLAGS;
     return new Run('vigil', lab.spawn(1, process.execPath, [
-      ...prof, VIGIL, 'run', '-f', file, '--journal', path.join(workDir, `journal-${n}`), '--control', controlOf(n),
+      ...unit, ...prof, VIGIL, 'run', '-f', file, '--journal', path.join(workDir, `journal-${n}`), '--control', controlOf(n),
       '--http', `127.0.0.1:${HTTP_PORT}`,
-    ], { env: nodeEnv }));
+    ], { env: process.env.BENCH_UNIT === '0' ? nodeEnv : { ...nodeEnv, ...UNIT_ENV } }));
   }
   const file = path.join(workDir, `haproxy-${n}.cfg`);
   fs.writeFileSync(file, haproxyConfig(plan, cell.check!, statsSocket()));
@@ -591,6 +594,7 @@ async function main(): Promise<number> {
     haproxyThreads: /default=(\d+)/.exec(firstLine(HAPROXY, ['-vv'], /multi-threading support/))?.[1] ?? '?',
     tcpdump: firstLine('tcpdump', ['--version'], /tcpdump version/),
     vigilCommit: gitCommit(REPO),
+    vigilNode: process.env.BENCH_UNIT === '0' ? 'bare node (BENCH_UNIT=0)' : `infra/vigil.service does: ${[...UNIT_NODE_FLAGS, ...Object.entries(UNIT_ENV).map(([k, v]) => `${k}=${v}`)].join(' ')}`,
     loadavg: os.loadavg(),
     rounds, windowSeconds: seconds, detectionsPerRun: detect, wallSeconds: 0,
   };

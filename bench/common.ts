@@ -23,7 +23,7 @@ export function which(cmd: string): string | undefined {
  * How infra/vigil.service runs the daemon: node's flags (its NODE_OPTIONS) and environment
  * (MALLOC_ARENA_MAX). Benchmarks that report the daemon's memory run it so, as it is deployed.
  */
-export const UNIT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
+export const UNIT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--optimize-for-size'];
 export const UNIT_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
 
 export const nodeEnv: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_OPTIONS'));

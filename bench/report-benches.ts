@@ -235,7 +235,10 @@ function buildReload(data: ReadonlyMap<string, unknown>): Built {
     return { label: str(o.label, `${w}.label`).replace(/`/g, ''), skipped: optStr(o.skipped), rss: { vigil: rssOf(sides, 'vigil', `${w}.sides`), keepalived: rssOf(sides, 'keepalived', `${w}.sides`) } };
   });
   const chk = root.checkers === null || root.checkers === undefined ? null : obj(root.checkers, `${F}: checkers`);
-  const chkRss = chk && chk.idle ? mb(num(obj(chk.idle, `${F}: checkers.idle`).rssKb, `${F}: checkers.idle.rssKb`)) : null;
+  // the median of the window's samples where the run has them, else the one sample at its start
+  const chkWindow = chk && chk.rssWindowKb ? obj(chk.rssWindowKb, `${F}: checkers.rssWindowKb`) : null;
+  const chkRss = chkWindow ? mb(num(chkWindow.median, `${F}: checkers.rssWindowKb.median`))
+    : chk && chk.idle ? mb(num(obj(chk.idle, `${F}: checkers.idle`).rssKb, `${F}: checkers.idle.rssKb`)) : null;
 
   const headline: HeadlineRow[] = [];
   const big = sizes[sizes.length - 1];

@@ -563,6 +563,12 @@ static void env_cleanup(napi_async_cleanup_hook_handle h, void *arg) {
   close_engine(arg, 0);
 }
 
+/** A probe was added or removed: the loop's reference and the timer follow (arm waits for the end of a pass). */
+static void probes_changed(engine_t *e) {
+  keep_alive(e);
+  if (!e->in_pass) arm(e);
+}
+
 static engine_t *engine_arg(napi_env env, napi_value v) {
   engine_t *e = NULL;
   napi_valuetype t;
@@ -740,8 +746,7 @@ static napi_value js_probe_add(napi_env env, napi_callback_info info) {
   e->slots[id] = p;
   e->active++;
   reschedule(e, p, now_ns() + (uint64_t)first_ms * 1000000ULL);
-  keep_alive(e);
-  if (!e->in_pass) arm(e);
+  probes_changed(e);
   return NULL;
 }
 
@@ -758,8 +763,7 @@ static napi_value js_probe_remove(napi_env env, napi_callback_info info) {
   free_probe(e, e->slots[id]);
   e->slots[id] = NULL;
   e->active--;
-  keep_alive(e);
-  if (!e->in_pass) arm(e);
+  probes_changed(e);
   return NULL;
 }
 
