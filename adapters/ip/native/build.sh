@@ -54,7 +54,14 @@ if [ "$built" = 0 ] && [ -n "$nodedir" ] && command -v cc >/dev/null; then
   say "node-gyp unavailable or failed; compiling with cc"
   mkdir -p "$(dirname "$out")"
   if cc -shared -fPIC -O2 -Wall -Wextra -DNODE_GYP_MODULE_NAME=packet -I"$nodedir/include/node" \
-       -o "$out" "$here/packet.c" "$here/probe.c" >>"$log" 2>&1; then built=1; fi
+       -o "$out" "$here/packet.c" "$here/probe.c" >>"$log" 2>&1; then built=1
+  # without libuv's headers: the addon without the probe engine (health checks stay in JavaScript)
+  elif cc -shared -fPIC -O2 -Wall -Wextra -DNODE_GYP_MODULE_NAME=packet -DVIGIL_NO_PROBE_ENGINE -I"$nodedir/include/node" \
+       -o "$out" "$here/packet.c" >>"$log" 2>&1; then
+    built=1
+    echo "packet addon: built without the probe engine (probe.c did not compile; see below); health checks run in JavaScript" >&2
+    cat "$log" >&2
+  fi
 fi
 if [ "$built" = 0 ]; then
   echo "packet addon: build failed; IPv4 gratuitous ARP will be unavailable. Output:" >&2

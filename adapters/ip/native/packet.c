@@ -214,8 +214,11 @@ static napi_value js_malloc_trim(napi_env env, napi_callback_info info) {
   return out;
 }
 
-// probe.c: the health checks' probe engine (probeOpen, probeAdd, probeRemove, probeClose)
+// probe.c: the health checks' probe engine (probeOpen, probeAdd, probeRemove, probeClose); a build
+// without libuv's headers leaves it out (VIGIL_NO_PROBE_ENGINE) and the checks stay in JavaScript
+#ifndef VIGIL_NO_PROBE_ENGINE
 napi_status probe_init(napi_env env, napi_value exports);
+#endif
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -228,7 +231,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"mallocTrim", NULL, js_malloc_trim, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+#ifndef VIGIL_NO_PROBE_ENGINE
   if (probe_init(env, exports) != napi_ok) return NULL;
+#endif
   return exports;
 }
 
