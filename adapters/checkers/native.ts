@@ -92,6 +92,9 @@ export class NativeProbes {
   private engine: unknown;
   private readonly pending = new Map<number, Pending>();
   private readonly free: number[] = [];
+  /** ids removed while a batch is delivered: reused only after it, so no record of the batch reaches a newcomer */
+  private readonly freeAfterBatch: number[] = [];
+  private delivering = false;
   private next = 0;
   private readonly compiled = new WeakMap<Checker, Map<string, Compiled | null>>();
 
@@ -136,6 +139,7 @@ export class NativeProbes {
     this.engine = undefined;
     this.pending.clear();
     this.free.length = 0;
+    this.freeAfterBatch.length = 0;
     this.next = 0;
   }
 
@@ -159,14 +163,20 @@ export class NativeProbes {
   private remove(id: number): void {
     if (!this.pending.delete(id)) return;
     if (this.engine !== undefined) this.addon.probeRemove(this.engine, id);
-    this.free.push(id);
+    (this.delivering ? this.freeAfterBatch : this.free).push(id);
   }
 
   private onResults(records: Int32Array): void {
-    for (let i = 0; i + RECORD <= records.length; i += RECORD) {
-      const p = this.pending.get(records[i]!);
-      if (!p) continue; // removed while its result was on the way
-      p.onResult(this.result(p, records, i));
+    this.delivering = true;
+    try {
+      for (let i = 0; i + RECORD <= records.length; i += RECORD) {
+        const p = this.pending.get(records[i]!);
+        if (!p) continue; // removed while its result was on the way
+        p.onResult(this.result(p, records, i));
+      }
+    } finally {
+      this.delivering = false;
+      this.free.push(...this.freeAfterBatch.splice(0));
     }
   }
 

@@ -238,3 +238,34 @@ ${checkers}
     fresh.close();
   });
 });
+
+test('an id freed while a batch is delivered is not reused before the batch ends (fake engine)', async () => {
+  const { NativeProbes } = await import('../../adapters/checkers/native.js');
+  let deliver: (r: Int32Array) => void = () => {};
+  const added: number[] = [];
+  const fake = {
+    probeOpen: (cb: (r: Int32Array) => void) => { deliver = cb; return {}; },
+    probeAdd: (_e: unknown, id: number) => { added.push(id); },
+    probeRemove: () => {},
+    probeClose: () => {},
+  };
+  const np = new NativeProbes(fake);
+  const t: ProbeTarget = { address: '127.0.0.1', port: 80, family: 4 };
+  const seen: string[] = [];
+  let cancelA: (() => void) | undefined;
+  cancelA = np.watch(tcp(), t, { timeoutMs: 100, intervalMs: 1000, expectOk: true }, () => seen.push('A'));
+  np.watch(tcp(), t, { timeoutMs: 100, intervalMs: 1000, expectOk: true }, () => {
+    seen.push('B');
+    // B's result makes the wiring drop A and start C in the same batch
+    cancelA?.();
+    cancelA = undefined;
+    np.watch(tcp(), t, { timeoutMs: 100, intervalMs: 1000, expectOk: true }, () => seen.push('C'));
+  });
+  assert.deepEqual(added, [0, 1]);
+  const rec = (id: number) => [id, 0, 10, 111, 3, 0, 0];
+  deliver(Int32Array.from([...rec(1), ...rec(0)]));
+  assert.deepEqual(seen, ['B'], 'A was removed; its record must not reach C');
+  assert.equal(added[2], 2, 'C got a fresh id during the batch');
+  np.watch(tcp(), t, { timeoutMs: 100, intervalMs: 1000, expectOk: true }, () => {});
+  assert.equal(added[3], 0, 'after the batch, the freed id is reused');
+});
