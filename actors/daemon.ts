@@ -148,9 +148,11 @@ export class Daemon {
     } else log.warn('no load balancer: virtual servers are checked, their tables only published');
     const onTable = (vs: VirtualServer, name: string, entries: readonly TableEntry[], cause: BusEvent) => this.lb?.update(vs, name, entries, cause);
     const injected = this.ports.clock || this.ports.prober;
-    let prober = this.ports.prober ?? (injected || this.ports.checkerThread !== true ? this.newProber(config) : undefined);
+    let prober = this.ports.prober;
     let thread = !injected && this.ports.checkerThread === true;
-    if (!injected && this.ports.checkerThread === 'auto' && prober) {
+    if (!injected && this.ports.checkerThread === 'auto') {
+      // the prober the checks would use here tells which of them would cost JavaScript
+      prober = this.newProber(config);
       const js = unwatchedCheckers(config, prober);
       thread = js.size > 0;
       log.info(thread
@@ -159,7 +161,6 @@ export class Daemon {
       if (thread) void prober.close();
     }
     if (thread) {
-      prober = undefined;
       this.lvs = new RemoteLvs(config, { bus: this.bus, log, onTable });
     } else {
       this.prober = prober ?? this.newProber(config);

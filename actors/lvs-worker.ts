@@ -12,6 +12,7 @@ import { createProber } from '../adapters/checkers/index.js';
 import { loadPacketAddon } from '../adapters/ip/packet.js';
 import { Bus, type BusEvent } from './bus.js';
 import { LvsSet, type LvsLog, type VirtualServerStatus } from './lvs.js';
+import { EVENT_LOOP_SAMPLE_MS } from './checker-threads.js';
 import type { TableEntry } from '../machines/virtual-server.machine.js';
 
 export interface LvsWorkerData {
@@ -161,7 +162,7 @@ function stepTransitions(list: readonly TakenLike[]): StepTransition[] {
 
 // This thread's event-loop delay, sampled as actors/metrics.ts samples the main one's: the delay a
 // check's timers suffer (a late delay_loop or retry is a late detection, bench/checkers.md).
-const SAMPLE_MS = 50; // as the main thread's (actors/metrics.ts EVENT_LOOP_SAMPLE_MS): each wake-up of an idle thread costs
+const SAMPLE_MS = EVENT_LOOP_SAMPLE_MS;
 let delays: number[] = [];
 let reportAt = performance.now() + 1000;
 const sample = (due: number) => {

@@ -21,7 +21,7 @@ import type { NatsExportStats } from '../adapters/nats/export.js';
 import type { DropReason, VrrpCounters, VrrpNetStats } from '../adapters/vrrp/types.js';
 import type { NatsLinkState } from '../machines/nats-link.machine.js';
 import type { VrrpStateName } from '../machines/vrrp.machine.js';
-import { checkerThreads } from './checker-threads.js';
+import { checkerThreads, EVENT_LOOP_SAMPLE_MS } from './checker-threads.js';
 import type { Daemon } from './daemon.js';
 import type { VigilEvent } from './event-types.js';
 import type { VrrpInstanceActor } from './vrrp.js';
@@ -373,7 +373,7 @@ export function lvsCollector(daemon: Daemon): Collector {
     // the health-check thread (actors/lvs-remote.ts): its restarts and its own event-loop delay
     const threadDelay = new Histogram({
       name: 'vigil_checker_thread_event_loop_delay_seconds',
-      help: 'How late a timer armed every 50 ms fired on the health-check thread: the delay its checks\' timers suffer',
+      help: `How late a timer armed every ${EVENT_LOOP_SAMPLE_MS} ms fired on the health-check thread: the delay its checks' timers suffer`,
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [ctx.registry],
     });
@@ -482,13 +482,6 @@ export function natsCollector(nats: { stats(): NatsExportStats; state(): NatsLin
  * VRRP advert timer suffers from a blocked loop: one sample every `sampleMs`, a stall of D ms seen
  * as one sample of about D − sampleMs or more.
  */
-/**
- * How often the event loop's delay is sampled, by our timer and by prom-client's monitor alike:
- * every wake-up of an idle daemon costs (on a VM, about 0.1 ms each: at 20 ms and prom-client's
- * 10 ms the two samplers alone took 1 % of a core, as much as everything else an idle daemon does).
- */
-export const EVENT_LOOP_SAMPLE_MS = 50;
-
 export function processCollector(defaults: boolean, sampleMs: number): Collector {
   return ({ registry }) => {
     if (defaults) collectDefaultMetrics({ register: registry, prefix: 'vigil_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });

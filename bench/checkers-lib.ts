@@ -221,7 +221,7 @@ export function treeCpu(all: readonly ProcStat[], root: number): TreeCpu | undef
 // ---------------------------------------------------------------------------------------------
 // Prometheus text: vigil's event-loop histogram and prom-client's lag gauges
 
-/** prom-client's monitorEventLoopDelay resolution in vigil (actors/metrics.ts EVENT_LOOP_SAMPLE_MS) */
+/** prom-client's monitorEventLoopDelay resolution in vigil (actors/checker-threads.ts EVENT_LOOP_SAMPLE_MS) */
 export const LAG_RESOLUTION_MS = 50;
 
 export interface LoopScrape {

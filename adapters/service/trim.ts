@@ -17,15 +17,14 @@ export interface MallocTrimmer {
 export function startMallocTrim(opts: { everyMs?: number; load?: () => LoadResult } = {}): MallocTrimmer {
   const loaded = (opts.load ?? loadPacketAddon)();
   const trim = loaded.ok ? loaded.addon.mallocTrim : undefined;
-  const state = { released: 0, runs: 0, stop: () => clearInterval(timer) };
+  if (!trim) return { released: 0, runs: 0, stop: () => {} };
   const timer = setInterval(() => {
-    if (!trim) return;
     state.runs++;
     try {
       if (trim()) state.released++;
     } catch { /* a trim is an optimisation */ }
   }, opts.everyMs ?? TRIM_EVERY_MS);
   timer.unref();
-  if (!trim) clearInterval(timer);
+  const state = { released: 0, runs: 0, stop: () => clearInterval(timer) };
   return state;
 }

@@ -19,7 +19,7 @@ for a in "$@"; do
 done
 say() { [ "$quiet" = 1 ] || echo "packet addon: $*"; }
 
-if [ "$force" = 0 ] && [ -f "$out" ] && [ "$out" -nt "$here/packet.c" ] && [ "$out" -nt "$here/probe.c" ] && [ "$out" -nt "$here/binding.gyp" ]; then
+if [ "$force" = 0 ] && [ -f "$out" ] && [ "$out" -nt "$here/packet.c" ] && [ "$out" -nt "$here/probe.c" ] && [ "$out" -nt "$here/napi_errors.h" ] && [ "$out" -nt "$here/binding.gyp" ]; then
   say "up to date ($out)"
   exit 0
 fi

@@ -27,6 +27,7 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <uv.h>
+#include "napi_errors.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -504,10 +505,6 @@ static void keep_alive(engine_t *e) {
 // ------------------------------------------------------------------------------------------------
 // N-API
 
-static napi_value throw_type(napi_env env, const char *msg) {
-  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
-  return NULL;
-}
 
 static void free_probe(engine_t *e, probe_t *p) {
   sock_close(e, p);
@@ -569,11 +566,20 @@ static void probes_changed(engine_t *e) {
   if (!e->in_pass) arm(e);
 }
 
-static engine_t *engine_arg(napi_env env, napi_value v) {
+/**
+ * The `n` arguments of an engine call, the engine first: NULL (a TypeError thrown, naming `usage`)
+ * when they are missing or the first is not an engine.
+ */
+static engine_t *engine_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv, const char *usage) {
+  size_t argc = n;
   engine_t *e = NULL;
   napi_valuetype t;
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external) return NULL;
-  napi_get_value_external(env, v, (void **)&e);
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < n ||
+      napi_typeof(env, argv[0], &t) != napi_ok || t != napi_external ||
+      napi_get_value_external(env, argv[0], (void **)&e) != napi_ok || !e) {
+    throw_arg(env, usage);
+    return NULL;
+  }
   return e;
 }
 
@@ -583,16 +589,21 @@ static napi_value js_probe_open(napi_env env, napi_callback_info info) {
   napi_valuetype t;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
       napi_typeof(env, argv[0], &t) != napi_ok || t != napi_function)
-    return throw_type(env, "probeOpen(onResults) needs a function");
+    return throw_arg(env, "probeOpen(onResults) needs a function");
   engine_t *e = calloc(1, sizeof *e);
-  if (!e) return throw_type(env, "out of memory");
+  if (!e) return throw_errno(env, "malloc", ENOMEM);
   e->env = env;
   e->rnd = now_ns() | 1;
   e->epfd = epoll_create1(EPOLL_CLOEXEC);
-  if (e->epfd < 0 || napi_get_uv_event_loop(env, &e->loop) != napi_ok) {
-    if (e->epfd >= 0) close(e->epfd);
+  if (e->epfd < 0) {
+    int err = errno;
     free(e);
-    napi_throw_error(env, "ERR_PROBE_ENGINE", "cannot create the probe engine's epoll set or find the event loop");
+    return throw_errno(env, "epoll_create1", err);
+  }
+  if (napi_get_uv_event_loop(env, &e->loop) != napi_ok) {
+    close(e->epfd);
+    free(e);
+    napi_throw_error(env, "ERR_PROBE_ENGINE", "the probe engine cannot find this thread's event loop");
     return NULL;
   }
   napi_value name;
@@ -649,12 +660,10 @@ static int fill_addr(int family, const uint8_t *a, size_t alen, int port, struct
 }
 
 static napi_value js_probe_add(napi_env env, napi_callback_info info) {
-  size_t argc = 13;
   napi_value argv[13];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 13)
-    return throw_type(env, "probeAdd needs 13 arguments");
-  engine_t *e = engine_arg(env, argv[0]);
-  if (!e || e->closed) return throw_type(env, "probeAdd: not an open probe engine");
+  engine_t *e = engine_args(env, info, 13, argv, "probeAdd(engine, ...) needs a probe engine and 13 arguments");
+  if (!e) return NULL;
+  if (e->closed) return throw_arg(env, "probeAdd: the probe engine is closed");
   int32_t id, family, port, bind_port, timeout_ms, interval_ms, first_ms, expect;
   if (napi_get_value_int32(env, argv[1], &id) != napi_ok || id < 0 || id > 10000000 ||
       napi_get_value_int32(env, argv[2], &family) != napi_ok ||
@@ -664,16 +673,16 @@ static napi_value js_probe_add(napi_env env, napi_callback_info info) {
       napi_get_value_int32(env, argv[8], &interval_ms) != napi_ok || interval_ms < 0 ||
       napi_get_value_int32(env, argv[9], &first_ms) != napi_ok || first_ms < 0 ||
       napi_get_value_int32(env, argv[10], &expect) != napi_ok || expect < -1 || expect > 1)
-    return throw_type(env, "probeAdd: bad id, family, port, bind port, timeout, interval, first or expect");
+    return throw_arg(env, "probeAdd: bad id, family, port, bind port, timeout, interval, first or expect");
   uint8_t *addr;
   size_t alen;
   struct sockaddr_storage dst, src;
   socklen_t dst_len, src_len = 0;
   if (!bytes_arg(env, argv[3], &addr, &alen) || !fill_addr(family, addr, alen, port, &dst, &dst_len))
-    return throw_type(env, "probeAdd: the address must be 4 (family 4) or 16 (family 6) bytes");
+    return throw_arg(env, "probeAdd: the address must be 4 (family 4) or 16 (family 6) bytes");
   if (!is_nullish(env, argv[5])) {
     if (!bytes_arg(env, argv[5], &addr, &alen) || !fill_addr(family, addr, alen, bind_port, &src, &src_len))
-      return throw_type(env, "probeAdd: the bind address must be of the destination's family");
+      return throw_arg(env, "probeAdd: the bind address must be of the destination's family");
   } else if (bind_port) {
     // a port alone: the wildcard address of the family
     uint8_t any[16] = {0};
@@ -686,9 +695,9 @@ static napi_value js_probe_add(napi_env env, napi_callback_info info) {
     uint32_t n2 = 0;
     if (napi_is_array(env, argv[11], &isarr) != napi_ok || !isarr || napi_is_array(env, argv[12], &isarr2) != napi_ok || !isarr2 ||
         napi_get_array_length(env, argv[11], &nurls) != napi_ok || napi_get_array_length(env, argv[12], &n2) != napi_ok || n2 != nurls || nurls == 0 || nurls > 64)
-      return throw_type(env, "probeAdd: requests and ranges must be arrays of the same length (1 to 64)");
+      return throw_arg(env, "probeAdd: requests and ranges must be arrays of the same length (1 to 64)");
     urls = calloc(nurls, sizeof *urls);
-    if (!urls) return throw_type(env, "out of memory");
+    if (!urls) return throw_errno(env, "malloc", ENOMEM);
     for (uint32_t i = 0; i < nurls; i++) {
       napi_value rq, rg;
       uint8_t *d;
@@ -702,14 +711,14 @@ static napi_value js_probe_add(napi_env env, napi_callback_info info) {
           napi_get_typedarray_info(env, rg, &type, &rl, (void **)&rd, NULL, NULL) != napi_ok || type != napi_int32_array || rl == 0 || rl % 2) {
         for (uint32_t k = 0; k < i; k++) { free(urls[k].req); free(urls[k].ranges); }
         free(urls);
-        return throw_type(env, "probeAdd: each request must be a non-empty Uint8Array, each range list an Int32Array of pairs");
+        return throw_arg(env, "probeAdd: each request must be a non-empty Uint8Array, each range list an Int32Array of pairs");
       }
       urls[i].req = malloc(dl);
       urls[i].ranges = malloc(rl * sizeof(int32_t));
       if (!urls[i].req || !urls[i].ranges) {
         for (uint32_t k = 0; k <= i; k++) { free(urls[k].req); free(urls[k].ranges); }
         free(urls);
-        return throw_type(env, "out of memory");
+        return throw_errno(env, "malloc", ENOMEM);
       }
       memcpy(urls[i].req, d, dl);
       urls[i].req_len = (uint32_t)dl;
@@ -721,14 +730,14 @@ static napi_value js_probe_add(napi_env env, napi_callback_info info) {
     uint32_t n = e->nslots ? e->nslots : 64;
     while (n <= (uint32_t)id) n *= 2;
     probe_t **s = realloc(e->slots, n * sizeof *s);
-    if (!s) return throw_type(env, "out of memory");
+    if (!s) return throw_errno(env, "malloc", ENOMEM);
     memset(s + e->nslots, 0, (n - e->nslots) * sizeof *s);
     e->slots = s;
     e->nslots = n;
   }
   if (e->slots[id]) { free_probe(e, e->slots[id]); e->slots[id] = NULL; e->active--; }
   probe_t *p = calloc(1, sizeof *p);
-  if (!p) return throw_type(env, "out of memory");
+  if (!p) return throw_errno(env, "malloc", ENOMEM);
   p->id = id;
   p->expect = (int8_t)expect;
   p->fd = -1;
@@ -751,14 +760,11 @@ static napi_value js_probe_add(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_probe_remove(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
   int32_t id;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
-      napi_get_value_int32(env, argv[1], &id) != napi_ok)
-    return throw_type(env, "probeRemove(engine, id)");
-  engine_t *e = engine_arg(env, argv[0]);
-  if (!e) return throw_type(env, "probeRemove: not a probe engine");
+  engine_t *e = engine_args(env, info, 2, argv, "probeRemove(engine, id)");
+  if (!e) return NULL;
+  if (napi_get_value_int32(env, argv[1], &id) != napi_ok) return throw_arg(env, "probeRemove(engine, id): id must be an integer");
   if (e->closed || id < 0 || (uint32_t)id >= e->nslots || !e->slots[id]) return NULL;
   free_probe(e, e->slots[id]);
   e->slots[id] = NULL;
@@ -768,12 +774,9 @@ static napi_value js_probe_remove(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_probe_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1)
-    return throw_type(env, "probeClose(engine)");
-  engine_t *e = engine_arg(env, argv[0]);
-  if (!e) return throw_type(env, "probeClose: not a probe engine");
+  engine_t *e = engine_args(env, info, 1, argv, "probeClose(engine)");
+  if (!e) return NULL;
   close_engine(e, 1);
   return NULL;
 }
