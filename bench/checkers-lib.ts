@@ -2,6 +2,7 @@
 // keepalived.conf, HAProxy's haproxy.cfg), the listener that plays 1,000 real servers, /proc/PID/stat
 // and Prometheus text parsing, the detection bound, statistics and the report. No I/O here.
 import { quantile, type Stats, roundStats, stats } from './failover-lib.js';
+import type { LbDestination, LbService, LbTable } from '../adapters/lb/types.js';
 
 export { quantile, roundStats, stats, type Stats };
 
@@ -77,6 +78,24 @@ export function vigilConfig(p: Plan, check: Check | undefined): string {
     out.push('}');
   }
   return out.join('\n') + '\n';
+}
+
+/**
+ * The LB table vigil's config above makes (its nftables driver applies it: wrr, NAT, weight 1), for
+ * the bench to load under another name while HAProxy checks: the same NAT chains on the director's
+ * output and prerouting hooks, and conntrack on, so both checkers' connections cross the same
+ * kernel path (a nat chain without a NAT rule does not turn conntrack on).
+ */
+export function lbTable(p: Plan): LbTable {
+  const services: LbService[] = [];
+  for (let v = 0; v < vsCount(p); v++) {
+    const destinations: LbDestination[] = [];
+    for (let i = v * p.perVs; i < Math.min(p.servers, (v + 1) * p.perVs); i++) {
+      destinations.push({ address: p.rsAddress, port: rsPort(p, i), weight: 1, kind: 'NAT' });
+    }
+    services.push({ match: { kind: 'address', address: p.vip, port: p.vsBasePort + v, protocol: 'TCP' }, family: 4, algo: 'wrr', destinations });
+  }
+  return { services };
 }
 
 /**
@@ -521,6 +540,8 @@ export function ratio(a: number | null | undefined, b: number | null | undefined
 export interface Env {
   date: string; kernel: string; cpu: string; cpus: number; node: string; haproxy: string; haproxyThreads: string;
   tcpdump: string; vigilCommit: string; loadavg: number[]; loadavgEnd?: number[]; rounds: number; windowSeconds: number;
+  /** seconds from every checker's first result to the window (absent in older reports: 2) */
+  settleSeconds?: number;
   detectionsPerRun: number; wallSeconds: number;
   /** how vigil's node ran: infra/vigil.service's flags and environment, or bare (absent in older runs) */
   vigilNode?: string;
@@ -630,13 +651,15 @@ export function markdown(r: Report): string {
     `${p.vip}, \`lb_driver nftables\`, plus one VRRP instance, v3, advert ${p.advertMs} ms, MASTER) and **HAProxy** (\`haproxy -db\`,`,
     `${vsCount(p)} backends × ${p.perVs} \`server ... check\`), each with delay_loop / inter ${p.delayLoopS} s, connect_timeout ${p.connectTimeoutS} s, retry ${p.retry} /`,
     `fall ${p.retry + 1}, delay_before_retry ${p.delayBeforeRetryS} s; TCP: \`TCP_CHECK\` vs HAProxy's connect check; HTTP: \`HTTP_GET { url { path / status_code 200 } }\``,
-    'vs `option httpchk GET /` + `http-check expect status 200`. vigil\'s nftables NAT table turns on',
-    'conntrack in the director\'s namespace; the bench keeps a NAT table of its own there the whole run,',
-    'so HAProxy\'s connections pay the same kernel tracking.',
+    'vs `option httpchk GET /` + `http-check expect status 200`. vigil\'s nftables NAT table (chains on the',
+    'output, prerouting and postrouting hooks, DNAT rules) turns on conntrack in the director\'s namespace, and every',
+    'check crosses it; while HAProxy runs, the bench loads the same table (vigil\'s own nftables model of the same',
+    'services, under another name), so both checkers\' connections pay the same kernel path.',
     '',
     'A run starts the checker, waits until every real server has been checked UP (vigil: `vigil status` after',
     'delay_loop + connect_timeout, the first checks falling within warmup = delay_loop; HAProxy: L4OK/L7OK on its',
-    'stats socket) and 2 s more, then measures a',
+    `stats socket) and ${env.settleSeconds ?? 2} s more (the one-off work after a start is over: V8's memory reducer runs its full`,
+    'collections about 10-15 s after vigil starts, once), then measures a',
     `window of ${env.windowSeconds} s: **CPU** = utime + stime (+ cutime + cstime: reaped children, i.e. vigil's \`nft\` runs, and`,
     'any live descendants) from /proc/PID/stat at both ends, all threads included, reported per 30 s and as a',
     'share of one core. **Event loop** (vigil): `vigil_event_loop_delay_seconds` (a 50 ms timer\'s lateness)',

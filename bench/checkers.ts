@@ -13,16 +13,20 @@
 //                                                        then node --import tsx bench/cpuprofile.ts /tmp/prof/*)
 //   BENCH_VIGIL=/other/tree/bin/vigil.js ...             (another build of vigil, e.g. a fix under test)
 //   BENCH_UNIT=0 ...                                     (bare node: without infra/vigil.service's node flags and environment)
+//   BENCH_SETTLE=2 ...                                   (seconds from the checks up to the window; default 15)
+//   BENCH_PERF=/tmp/perf ...                             (perf record + perf stat of each window: where the kernel time goes)
+//   BENCH_LOGS=DIR BENCH_NODE_FLAGS=--trace-gc ...        (each run's output kept; more node flags for vigil)
+//   BENCH_WINDOW_CMD='strace -c -f -p {pid} ...' ...     (a command run during each window)
 //   node --import tsx bench/checkers.ts --render         (checkers.md again from checkers.json, nothing measured)
 //
-// The whole run takes about 10 minutes (3 rounds × 5 cells of 30 s, starts, 4 detections per run).
+// The whole run takes about 14 minutes (3 rounds × 5 cells of 30 s, starts, 15 s settles, 4 detections per run).
 // Rounds (BENCH_TRIALS) each run every cell once: vigil VRRP-only, vigil TCP, HAProxy TCP, vigil
 // HTTP, HAProxy HTTP; one process per cell and round, measured alone. Exit status: 0 when every
 // window and detection trial was measured (or the bench cannot run here: not root, no HAProxy,
 // tcpdump, nft or curl), 1 when some failed (the report says which), 2 on an error, 128+n after
 // a signal.
 
-import { execFile, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -32,12 +36,14 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Lab } from '../test/netns/lab.js';
 import { advertIntervals, parseAdvert, type Advert } from './failover-lib.js';
+import { buildModel, deleteTableScript, transaction } from '../adapters/lb/nftModel.js';
+import { normalizeTable } from '../adapters/lb/table.js';
 import { cpuModel, firstLine, gitCommit, nodeEnv, UNIT_ENV, UNIT_NODE_FLAGS, which } from './common.js';
 import {
   CELLS, LISTENER, type Cell, type Check, type Detection, type Env, type Impl, type LoopScrape, type Plan,
   type Report, type Spread, type Window, detectionBoundMs, haproxyConfig, haproxyRsChange, loopWindow,
   buildReport, markdown, roundStats, stats, parseLoopMetrics, parseProcStat, rsPort, spread, summaryTable, treeCpu, vigilConfig, vigilRsChange,
-  type CellId, type ProcStat,
+  type CellId, type ProcStat, lbTable,
 } from './checkers-lib.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -49,8 +55,11 @@ const HAPROXY = '/usr/sbin/haproxy';
 const HTTP_PORT = 9180;
 const MASTER_ADDR = '10.99.0.11';
 const MASTER_PRIO = 150;
-/** after every checker's first result, before the window: the start's garbage collected, timers spread */
-const SETTLE_MS = 2000;
+/**
+ * after every checker's first result, before the window (BENCH_SETTLE seconds): the start's garbage
+ * collected, including V8's memory reducer's full collections 10-15 s after the start, timers spread
+ */
+const SETTLE_MS = 1000 * (process.env.BENCH_SETTLE ? Math.max(0, Number(process.env.BENCH_SETTLE)) || 0 : 15);
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 const log = (msg: string): void => { process.stderr.write(`checkers: ${msg}\n`); };
@@ -235,7 +244,7 @@ class Run {
   /** vigil: the last checker DOWN line, which says why (it precedes "Removing service") */
   private lastDown: string | undefined;
 
-  constructor(readonly impl: Impl, readonly proc: ChildProcess) {
+  constructor(readonly impl: Impl, readonly proc: ChildProcess, private readonly log?: string) {
     for (const stream of [proc.stdout, proc.stderr]) {
       createInterface({ input: stream! }).on('line', (line) => this.line(line));
     }
@@ -250,6 +259,7 @@ class Run {
 
   private line(raw: string): void {
     const t = wallMs();
+    if (this.log !== undefined) fs.appendFileSync(this.log, `${t.toFixed(0)} ${raw}\n`);
     let msg = raw;
     if (this.impl === 'vigil' && raw.startsWith('{')) {
       try { msg = String((JSON.parse(raw) as { msg?: unknown }).msg ?? raw); } catch { /* not JSON after all */ }
@@ -288,6 +298,25 @@ let runs = 0;
 
 const controlOf = (n: number): string => path.join(workDir, `control-${n}.sock`);
 
+const SHADOW_TABLE = 'ckbench_lb';
+
+const PERF_COUNTS = ['context-switches', ...['epoll_wait', 'epoll_pwait', 'epoll_ctl', 'socket', 'connect', 'close', 'setsockopt', 'getsockopt', 'recvfrom', 'sendto', 'read', 'write']
+  .map((c) => `syscalls:sys_enter_${c}`)].join(',');
+
+/**
+ * vigil's NAT table for the plan's services (its own nftables model, under another name) in the
+ * director's namespace while HAProxy runs: the same nat hooks and conntrack that vigil's table puts
+ * in the path of every check connection. Loaded before HAProxy starts, deleted once it stopped.
+ */
+function shadowTable(plan: Plan, on: boolean): void {
+  const script = on ? transaction(SHADOW_TABLE, undefined, buildModel(normalizeTable(lbTable(plan)), { masquerade: false })) : deleteTableScript(SHADOW_TABLE);
+  const r = spawnSync('ip', ['netns', 'exec', lab!.ns(1), 'nft', '-f', '-'], { input: script, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`nft -f (${on ? 'load' : 'delete'} ${SHADOW_TABLE}): ${r.stderr || r.error?.message}`);
+}
+
+const logFile = (cell: Cell, n: number): string | undefined =>
+  process.env.BENCH_LOGS ? path.join(path.resolve(process.env.BENCH_LOGS), `${cell.id}-${n}.log`) : undefined;
+
 function startRun(cell: Cell, plan: Plan): Run {
   if (!lab) throw new Error('no lab');
   const n = ++runs;
@@ -298,14 +327,16 @@ function startRun(cell: Cell, plan: Plan): Run {
     const prof = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(process.env.BENCH_PROFILE)] : [];
     // as infra/vigil.service runs it (its node flags and environment); BENCH_UNIT=0: bare node
     const unit = process.env.BENCH_UNIT === '0' ? [] : UNIT_NODE_FLAGS;
+    // BENCH_NODE_FLAGS: more node flags for vigil (--trace-gc, ...); BENCH_LOGS=DIR keeps each run's output there
+    const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
     return new Run('vigil', lab.spawn(1, process.execPath, [
-      ...unit, ...prof, VIGIL, 'run', '-f', file, '--journal', path.join(workDir, `journal-${n}`), '--control', controlOf(n),
+      ...unit, ...extra, ...prof, VIGIL, 'run', '-f', file, '--journal', path.join(workDir, `journal-${n}`), '--control', controlOf(n),
       '--http', `127.0.0.1:${HTTP_PORT}`,
-    ], { env: process.env.BENCH_UNIT === '0' ? nodeEnv : { ...nodeEnv, ...UNIT_ENV } }));
+    ], { env: process.env.BENCH_UNIT === '0' ? nodeEnv : { ...nodeEnv, ...UNIT_ENV } }), logFile(cell, n));
   }
   const file = path.join(workDir, `haproxy-${n}.cfg`);
   fs.writeFileSync(file, haproxyConfig(plan, cell.check!, statsSocket()));
-  return new Run('haproxy', lab.spawn(1, HAPROXY, ['-db', '-f', file]));
+  return new Run('haproxy', lab.spawn(1, HAPROXY, ['-db', '-f', file]), logFile(cell, n));
 }
 
 const statsSocket = (): string => path.join(workDir, 'haproxy.sock');
@@ -398,6 +429,7 @@ async function cellRun(cell: Cell, n: number, plan: Plan, seconds: number, detec
     loop: null, adverts: null, intervalMs: null, checksPerS: null, cpuUsPerCheck: null, spread: null, upAtStart: null, startupMs: null, notes: [],
   };
   const t0 = performance.now();
+  if (cell.impl === 'haproxy') shadowTable(plan, true);
   const run = startRun(cell, plan);
   current = run;
   try {
@@ -411,7 +443,16 @@ async function cellRun(cell: Cell, n: number, plan: Plan, seconds: number, detec
     const t0cpu = threadCpu(run.proc.pid!);
     const p0 = performance.now();
     const wall0 = wallMs();
+    // BENCH_PERF=DIR: a kernel + user CPU profile of the window (perf record, cpu-clock), DIR/<cell>-<round>.data
+    const perf = process.env.BENCH_PERF ? spawn('perf', ['record', '-q', '-e', 'cpu-clock', '-F', '999', '-g', '-p', String(run.proc.pid),
+      '-o', path.join(path.resolve(process.env.BENCH_PERF), `${cell.id}-${n}.data`), '--', 'sleep', String(seconds)], { stdio: 'ignore' }) : undefined;
+    // and system calls and context switches counted (perf stat), DIR/<cell>-<round>.stat
+    const stat = process.env.BENCH_PERF ? spawn('perf', ['stat', '-x', ',', '-o', path.join(path.resolve(process.env.BENCH_PERF), `${cell.id}-${n}.stat`),
+      '-e', PERF_COUNTS, '-p', String(run.proc.pid), '--', 'sleep', String(seconds)], { stdio: 'ignore' }) : undefined;
+    // BENCH_WINDOW_CMD: a shell command run during the window, {pid} the checker's process id (diagnostics: strace, ...)
+    const side = process.env.BENCH_WINDOW_CMD ? spawn('sh', ['-c', process.env.BENCH_WINDOW_CMD.replaceAll('{pid}', String(run.proc.pid))], { stdio: 'ignore' }) : undefined;
     await sleep(seconds * 1000);
+    for (const p of [perf, stat, side]) if (p) await new Promise((r) => (p.exitCode !== null ? r(null) : p.once('exit', r)));
     const c1 = cpuOf(run.proc.pid!);
     const t1cpu = threadCpu(run.proc.pid!);
     w.threadCpu = Object.fromEntries([...t1cpu].map(([k, v]) => [k, Math.round((v - (t0cpu.get(k) ?? 0)) * 1000) / 1000]).filter(([, v]) => (v as number) > 0));
@@ -456,6 +497,7 @@ async function cellRun(cell: Cell, n: number, plan: Plan, seconds: number, detec
   } finally {
     await run.stop();
     current = undefined;
+    if (cell.impl === 'haproxy') shadowTable(plan, false);
   }
   return w;
 }
@@ -596,16 +638,13 @@ async function main(): Promise<number> {
     vigilCommit: gitCommit(REPO),
     vigilNode: process.env.BENCH_UNIT === '0' ? 'bare node (BENCH_UNIT=0)' : `infra/vigil.service does: ${[...UNIT_NODE_FLAGS, ...Object.entries(UNIT_ENV).map(([k, v]) => `${k}=${v}`)].join(' ')}`,
     loadavg: os.loadavg(),
-    rounds, windowSeconds: seconds, detectionsPerRun: detect, wallSeconds: 0,
+    rounds, windowSeconds: seconds, settleSeconds: SETTLE_MS / 1000, detectionsPerRun: detect, wallSeconds: 0,
   };
 
   workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-checkers-'));
   const windows: Window[] = [];
   try {
     lab = await Lab.create({ hosts: 2, tag: 'ckb' });
-    // conntrack on in the director for both checkers (vigil's NAT table turns it on for its runs)
-    await lab.exec(1, 'nft', ['add', 'table', 'ip', 'ckbench']);
-    await lab.exec(1, 'nft', ['add', 'chain', 'ip', 'ckbench', 'post', '{ type nat hook postrouting priority 100; }']);
     capture = new Capture();
     await capture.start(lab, plan);
     const listener = new Listener(lab.spawn(2, process.execPath, ['-e', LISTENER, plan.rsAddress, String(plan.rsBasePort), String(plan.servers)], { env: nodeEnv }));

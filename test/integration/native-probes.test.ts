@@ -51,6 +51,14 @@ async function serve(on: (c: Socket, path: string) => void, host = '127.0.0.1'):
   return srv;
 }
 
+async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 const reply = (status: string, body = 'hello', headers = '') => (c: Socket) => c.end(`HTTP/1.0 ${status}\r\nContent-Type: text/plain\r\n${headers}\r\n${body}`);
 
 describe('the native probe engine', { skip }, () => {
@@ -225,15 +233,59 @@ ${checkers}
     assert.ok(got.length >= 1 && got.every((x) => x), `successes reported: ${got.join(',')}`);
   });
 
+  test('TCP_CHECK half-open: the server\'s application never sees a check, and a kept socket reports no stale error', async () => {
+    // The engine holds the handshake's last ACK back and ends the check with a reset, so the
+    // listener's accept queue never gets the connection; the socket is then disconnected and kept
+    // for the next check, whose connect must not report the reset the last one ended with.
+    const s = await add(serve(() => {}));
+    const failures: string[] = [];
+    const up = native.watch(tcp(), target(s), { timeoutMs: 500, intervalMs: 20, firstMs: 0, expectOk: true }, (r) => failures.push(r.detail))!;
+    let ok = 0;
+    const counted = native.watch(tcp(), target(s), { timeoutMs: 500, intervalMs: 20, firstMs: 0, expectOk: false }, (r) => { if (r.ok) ok++; })!;
+    await new Promise((r) => setTimeout(r, 400));
+    up();
+    counted();
+    assert.deepEqual(failures, [], 'no check of a listening server failed');
+    assert.ok(ok >= 8, `successful checks: ${ok}`);
+    assert.equal(s.connections, 0, 'no connection reached the application');
+    // the JavaScript probe completes the handshake (node cannot hold the ACK back): the server sees it
+    assert.equal((await js.probe(tcp(), target(s), { timeoutMs: 500 })).ok, true);
+    await until(() => s.connections === 1, 1000, 'the JavaScript probe\'s connection accepted');
+  });
+
+  test('TCP_CHECK on a kept socket follows the server: up, refusing, up again', async () => {
+    const first = createServer((c) => c.destroy());
+    await new Promise<void>((res) => first.listen(0, '127.0.0.1', res));
+    const port = (first.address() as AddressInfo).port;
+    const seen: boolean[] = [];
+    let last: boolean | undefined;
+    const record = (ok: boolean) => { if (ok !== last) seen.push(ok); last = ok; };
+    // expecting success reports failures, expecting failure reports successes: both, every check
+    const a = native.watch(tcp(), target(port), { timeoutMs: 300, intervalMs: 15, firstMs: 0, expectOk: true }, (r) => record(r.ok))!;
+    const b = native.watch(tcp(), target(port), { timeoutMs: 300, intervalMs: 15, firstMs: 0, expectOk: false }, (r) => record(r.ok))!;
+    await new Promise((r) => setTimeout(r, 150));
+    await new Promise((res) => first.close(res));
+    await new Promise((r) => setTimeout(r, 150));
+    const again = createServer((c) => c.destroy());
+    await new Promise<void>((res) => again.listen(port, '127.0.0.1', res));
+    await new Promise((r) => setTimeout(r, 150));
+    a();
+    b();
+    again.close();
+    assert.deepEqual(seen, [true, false, true]);
+  });
+
   test('close stops every probe; a closed engine opens again on the next probe', async () => {
     const s = await add(serve(reply('200 OK')));
     const fresh = loadProbeEngine()!;
-    fresh.watch(tcp(), target(s), { timeoutMs: 500, intervalMs: 30, expectOk: false }, () => {});
+    let checks = 0; // a watch expecting failure reports every success: one per check
+    fresh.watch(tcp(), target(s), { timeoutMs: 500, intervalMs: 30, expectOk: false }, () => checks++);
     await new Promise((r) => setTimeout(r, 100));
     fresh.close();
-    const n = s.connections;
+    const n = checks;
+    assert.ok(n >= 2, `checks before the close: ${n}`);
     await new Promise((r) => setTimeout(r, 150));
-    assert.equal(s.connections, n);
+    assert.equal(checks, n);
     assert.equal((await fresh.probe(tcp(), target(s), { timeoutMs: 500 })!).ok, true);
     fresh.close();
   });
