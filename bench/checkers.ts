@@ -244,7 +244,7 @@ class Run {
   /** vigil: the last checker DOWN line, which says why (it precedes "Removing service") */
   private lastDown: string | undefined;
 
-  constructor(readonly impl: Impl, readonly proc: ChildProcess, private readonly log?: string) {
+  constructor(readonly impl: Impl, readonly proc: ChildProcess, private readonly logPath?: string) {
     for (const stream of [proc.stdout, proc.stderr]) {
       createInterface({ input: stream! }).on('line', (line) => this.line(line));
     }
@@ -259,7 +259,7 @@ class Run {
 
   private line(raw: string): void {
     const t = wallMs();
-    if (this.log !== undefined) fs.appendFileSync(this.log, `${t.toFixed(0)} ${raw}\n`);
+    if (this.logPath !== undefined) fs.appendFileSync(this.logPath, `${t.toFixed(0)} ${raw}\n`);
     let msg = raw;
     if (this.impl === 'vigil' && raw.startsWith('{')) {
       try { msg = String((JSON.parse(raw) as { msg?: unknown }).msg ?? raw); } catch { /* not JSON after all */ }
@@ -313,6 +313,13 @@ function shadowTable(plan: Plan, on: boolean): void {
   const r = spawnSync('ip', ['netns', 'exec', lab!.ns(1), 'nft', '-f', '-'], { input: script, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`nft -f (${on ? 'load' : 'delete'} ${SHADOW_TABLE}): ${r.stderr || r.error?.message}`);
 }
+
+/** a diagnostic's process has ended (exited, or could not start: no perf here) */
+const ended = (p: ChildProcess): Promise<void> => new Promise((resolve) => {
+  if (p.exitCode !== null || p.signalCode !== null) return resolve();
+  p.once('exit', () => resolve());
+  p.once('error', () => resolve());
+});
 
 const logFile = (cell: Cell, n: number): string | undefined =>
   process.env.BENCH_LOGS ? path.join(path.resolve(process.env.BENCH_LOGS), `${cell.id}-${n}.log`) : undefined;
@@ -452,7 +459,7 @@ async function cellRun(cell: Cell, n: number, plan: Plan, seconds: number, detec
     // BENCH_WINDOW_CMD: a shell command run during the window, {pid} the checker's process id (diagnostics: strace, ...)
     const side = process.env.BENCH_WINDOW_CMD ? spawn('sh', ['-c', process.env.BENCH_WINDOW_CMD.replaceAll('{pid}', String(run.proc.pid))], { stdio: 'ignore' }) : undefined;
     await sleep(seconds * 1000);
-    for (const p of [perf, stat, side]) if (p) await new Promise((r) => (p.exitCode !== null ? r(null) : p.once('exit', r)));
+    for (const p of [perf, stat, side]) if (p) await ended(p);
     const c1 = cpuOf(run.proc.pid!);
     const t1cpu = threadCpu(run.proc.pid!);
     w.threadCpu = Object.fromEntries([...t1cpu].map(([k, v]) => [k, Math.round((v - (t0cpu.get(k) ?? 0)) * 1000) / 1000]).filter(([, v]) => (v as number) > 0));
@@ -497,7 +504,9 @@ async function cellRun(cell: Cell, n: number, plan: Plan, seconds: number, detec
   } finally {
     await run.stop();
     current = undefined;
-    if (cell.impl === 'haproxy') shadowTable(plan, false);
+    if (cell.impl === 'haproxy') {
+      try { shadowTable(plan, false); } catch (err) { w.notes.push((err as Error).message); }
+    }
   }
   return w;
 }
