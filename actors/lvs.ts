@@ -196,13 +196,6 @@ export class LvsSet implements HealthChecks {
   }
 
   /**
-   * A result reaches its checker's machine, and through it the virtual server, the bus, the log and
-   * the LB: about a millisecond of work for a change. A burst of them (1,000 checkers' first results
-   * within one delay_loop, a switch failing under every real server) is run at most SLICE_MS per
-   * turn of the event loop, so that VRRP's timers, on the same thread when the checks run here, get
-   * their turn in between (bench/failover-checkers1000.md). With an injected clock (tests), at once.
-   */
-  /**
    * The checkers' clock: a timer that fires takes its turn in the inbox (feed) instead of running
    * in Node's timer phase. Checkers whose results came together arm their next check or retry for
    * the same millisecond, and Node runs every timer due in one stretch: with 1,000 checkers failing
@@ -224,6 +217,13 @@ export class LvsSet implements HealthChecks {
     },
   };
 
+  /**
+   * A result reaches its checker's machine, and through it the virtual server, the bus, the log and
+   * the LB: about a millisecond of work for a change. A burst of them (1,000 checkers' first results
+   * within one delay_loop, a switch failing under every real server) is run at most SLICE_MS per
+   * turn of the event loop, so that VRRP's timers, on the same thread when the checks run here, get
+   * their turn in between (bench/failover-checkers1000.md). With an injected clock (tests), at once.
+   */
   private feed(fn: () => void): void {
     if (this.ports.clock) { fn(); return; }
     this.inbox.push(fn);
