@@ -137,6 +137,9 @@ interface ProbeSpec {
 
 type CheckerMachine = typeof checkerMachine;
 
+/** a timer of LvsSet's sliced clock: cleared, it does not run even when its turn already waits */
+interface SlicedTimer { cancelled: boolean; timer?: NodeJS.Timeout }
+
 export class LvsSet implements HealthChecks {
   private readonly running: RunningVs[] = [];
   /** VRRP instance → its VIP addresses; and the instances currently MASTER */
@@ -204,13 +207,13 @@ export class LvsSet implements HealthChecks {
    * timer would not.
    */
   private readonly slicedClock: Clock = {
-    setTimeout: (fn, ms) => {
-      const h: { cancelled: boolean; timer?: NodeJS.Timeout } = { cancelled: false };
+    setTimeout: (fn, ms): SlicedTimer => {
+      const h: SlicedTimer = { cancelled: false };
       h.timer = setTimeout(() => this.feed(() => { if (!h.cancelled) fn(); }), ms);
       return h;
     },
     clearTimeout: (id) => {
-      const h = id as { cancelled: boolean; timer?: NodeJS.Timeout } | undefined;
+      const h = id as SlicedTimer | undefined;
       if (!h) return;
       h.cancelled = true;
       clearTimeout(h.timer);

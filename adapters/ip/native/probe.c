@@ -519,7 +519,7 @@ static void run_timers(engine_t *e) {
   e->in_timers = 1;
   while (e->heap_len && e->heap[0].when <= t) {
     probe_t *p = e->heap[0].p;
-    if (p->step != S_IDLE && p->step != S_DONE && !polled) {
+    if (p->step != S_IDLE && !polled) { // a wait is over (a done one-shot is never in the heap)
       poll_sockets(e);
       polled = 1;
       continue;
@@ -529,7 +529,7 @@ static void run_timers(engine_t *e) {
       case S_IDLE: start_check(e, p); break;
       case S_CONNECT: finish(e, p, 0, 0, PH_TIMEOUT_CONNECT); break;
       case S_WRITE: case S_READ: finish(e, p, 0, 0, PH_TIMEOUT_RESPONSE); break;
-      default: break; // done (one-shot): stays off the heap
+      default: break; // S_DONE: not reached (finish takes a done one-shot off the heap)
     }
   }
   poll_sockets(e);
