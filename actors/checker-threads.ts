@@ -1,6 +1,8 @@
 // What the health-check threads of this process (actors/lvs-remote.ts) report for /metrics
 // (actors/metrics.ts), apart so that the metrics need not load the thread's machinery: restarts
-// after a crash, and each thread's event-loop delay samples as they arrive (once a second).
+// after a crash, and each thread's event-loop delay tallies as they arrive (once a second).
+import type { DelayTally } from './loop-delay.js';
+
 /**
  * How often an event loop's delay is sampled, on the main thread (actors/metrics.ts, also
  * prom-client's monitor) and on the health-check thread (actors/lvs-worker.ts): every wake-up of an
@@ -11,5 +13,5 @@ export const EVENT_LOOP_SAMPLE_MS = 50;
 
 export const checkerThreads = {
   restarts: 0,
-  delayListeners: new Set<(seconds: readonly number[]) => void>(),
+  delayListeners: new Set<(tally: DelayTally) => void>(),
 };

@@ -141,7 +141,7 @@ export class RemoteLvs implements HealthChecks {
         this.proxies.get(m.key)?.step(m.value, m.transitions);
         return;
       case 'loop':
-        for (const fn of checkerThreads.delayListeners) fn(m.delays);
+        for (const fn of checkerThreads.delayListeners) fn(m.tally);
         return;
       case 'stopped':
         return;

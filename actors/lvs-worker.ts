@@ -13,6 +13,7 @@ import { loadPacketAddon } from '../adapters/ip/packet.js';
 import { Bus, type BusEvent } from './bus.js';
 import { LvsSet, type LvsLog, type VirtualServerStatus } from './lvs.js';
 import { EVENT_LOOP_SAMPLE_MS } from './checker-threads.js';
+import { LoopDelay, type DelayTally } from './loop-delay.js';
 import type { TableEntry } from '../machines/virtual-server.machine.js';
 
 export interface LvsWorkerData {
@@ -48,7 +49,7 @@ export type FromWorker =
   | { t: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; obj?: Record<string, unknown>; msg: string }
   | { t: 'step'; key: string; value: unknown; transitions: StepTransition[] }
   /** how late this thread's 20 ms sampling timer fired, seconds, since the last report (once a second) */
-  | { t: 'loop'; delays: number[] }
+  | { t: 'loop'; tally: DelayTally }
   | { t: 'stopped' };
 
 const port = parentPort;
@@ -160,24 +161,14 @@ function stepTransitions(list: readonly TakenLike[]): StepTransition[] {
   return out;
 }
 
-// This thread's event-loop delay, sampled as actors/metrics.ts samples the main one's: the delay a
-// check's timers suffer (a late delay_loop or retry is a late detection, bench/checkers.md).
-const SAMPLE_MS = EVENT_LOOP_SAMPLE_MS;
-let delays: number[] = [];
-let reportAt = performance.now() + 1000;
-const sample = (due: number) => {
-  setTimeout(() => {
-    const now = performance.now();
-    delays.push(Math.max(0, now - due) / 1000);
-    if (now >= reportAt) {
-      post({ t: 'loop', delays });
-      delays = [];
-      reportAt = now + 1000;
-    }
-    sample(now + SAMPLE_MS);
-  }, SAMPLE_MS).unref();
-};
-sample(performance.now() + SAMPLE_MS);
+// This thread's event-loop delay, sampled as actors/metrics.ts samples the main one's (natively, no
+// JavaScript per sample): the delay a check's timers suffer (a late delay_loop or retry is a late
+// detection, bench/checkers.md). Posted once a second when there is something to post.
+const loopDelay = new LoopDelay(EVENT_LOOP_SAMPLE_MS);
+setInterval(() => {
+  const tally = loopDelay.take();
+  if (tally.counts.some((n) => n > 0)) post({ t: 'loop', tally });
+}, 1000).unref();
 
 const carry = data.carry ? new Map(data.carry) : undefined;
 

@@ -14,7 +14,6 @@
 // One collector per source. The notifier (issue #7) will add its own
 // `Collector` to createMetrics.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { performance } from 'node:perf_hooks';
 import type { HealthReport } from '../adapters/http/server.js';
 import type { JournalStats } from '../adapters/journal/types.js';
 import type { NatsExportStats } from '../adapters/nats/export.js';
@@ -22,6 +21,7 @@ import type { DropReason, VrrpCounters, VrrpNetStats } from '../adapters/vrrp/ty
 import type { NatsLinkState } from '../machines/nats-link.machine.js';
 import type { VrrpStateName } from '../machines/vrrp.machine.js';
 import { checkerThreads, EVENT_LOOP_SAMPLE_MS } from './checker-threads.js';
+import { LOOP_DELAY_BUCKETS, LoopDelay, type DelayTally } from './loop-delay.js';
 import type { Daemon } from './daemon.js';
 import type { VigilEvent } from './event-types.js';
 import type { VrrpInstanceActor } from './vrrp.js';
@@ -129,6 +129,50 @@ function scrapedGauge(ctx: CollectorContext, name: string, help: string, labelNa
       fill((l, v) => this.set(l, v));
     },
   });
+}
+
+/**
+ * A histogram fed whole tallies (actors/loop-delay.ts) instead of one observation at a time:
+ * prom-client's Histogram has no way to add n samples to a bucket. Its counts only grow; `pull`,
+ * if given, is asked for the new ones at each scrape.
+ */
+class TallyHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  private readonly counts = new Array<number>(LOOP_DELAY_BUCKETS.length + 1).fill(0);
+  private sum = 0;
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    registry: Registry,
+    private readonly pull?: () => DelayTally,
+  ) {
+    registry.registerMetric(this as unknown as Parameters<Registry['registerMetric']>[0]);
+  }
+
+  add(t: DelayTally): void {
+    t.counts.forEach((n, i) => (this.counts[i] = (this.counts[i] as number) + n));
+    this.sum += t.sum;
+  }
+
+  reset(): void {
+    this.counts.fill(0);
+    this.sum = 0;
+  }
+
+  get() {
+    if (this.pull) this.add(this.pull());
+    const bucket = `${this.name}_bucket`;
+    let acc = 0;
+    const values: { metricName: string; labels: Labels; value: number }[] = LOOP_DELAY_BUCKETS.map((le, i) => {
+      acc += this.counts[i] as number;
+      return { metricName: bucket, labels: { le: String(le) }, value: acc };
+    });
+    acc += this.counts[LOOP_DELAY_BUCKETS.length] as number;
+    values.push({ metricName: bucket, labels: { le: '+Inf' }, value: acc }, { metricName: `${this.name}_sum`, labels: {}, value: this.sum }, { metricName: `${this.name}_count`, labels: {}, value: acc });
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
 }
 
 /** A counter whose totals are kept elsewhere (packet counters, tallies) and copied at every scrape. */
@@ -371,15 +415,12 @@ export function lvsCollector(daemon: Daemon): Collector {
       }
     });
     // the health-check thread (actors/lvs-remote.ts): its restarts and its own event-loop delay
-    const threadDelay = new Histogram({
-      name: 'vigil_checker_thread_event_loop_delay_seconds',
-      help: `How late a timer armed every ${EVENT_LOOP_SAMPLE_MS} ms fired on the health-check thread: the delay its checks' timers suffer`,
-      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers: [ctx.registry],
-    });
-    const onDelays = (xs: readonly number[]) => {
-      for (const x of xs) threadDelay.observe(x);
-    };
+    const threadDelay = new TallyHistogram(
+      'vigil_checker_thread_event_loop_delay_seconds',
+      `How late the health-check thread's event loop let a ${EVENT_LOOP_SAMPLE_MS} ms timer fire: the delay its checks' timers suffer`,
+      ctx.registry,
+    );
+    const onDelays = (t: DelayTally) => threadDelay.add(t);
     checkerThreads.delayListeners.add(onDelays);
     scrapedCounter(ctx, 'vigil_checker_thread_restarts_total', 'Health-check thread restarts after it died (each from its checkers\' last states)', [], (put) => put({}, checkerThreads.restarts));
     scrapedGauge(ctx, 'vigil_lb_apply_failures', 'Consecutive failed applies of the load-balancer table (0: in sync)', ['driver'], (put) => {
@@ -480,28 +521,19 @@ export function natsCollector(nats: { stats(): NatsExportStats; state(): NatsLin
  * histogram's buckets are cumulative counters: any number of readers, any window, histogram_quantile
  * and "stalls over 250 ms per hour" all work. It samples how late a timer fires, which is what a
  * VRRP advert timer suffers from a blocked loop: one sample every `sampleMs`, a stall of D ms seen
- * as one sample of about D − sampleMs or more.
+ * as one sample of about D − sampleMs or more. The timer is Node's native monitor
+ * (actors/loop-delay.ts), folded into the buckets at each scrape: no JavaScript runs to sample.
  */
 export function processCollector(defaults: boolean, sampleMs: number): Collector {
   return ({ registry }) => {
     if (defaults) collectDefaultMetrics({ register: registry, prefix: 'vigil_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
-    const delay = new Histogram({
-      name: 'vigil_event_loop_delay_seconds',
-      help: `How late a timer armed every ${sampleMs} ms fired: event-loop delay, which VRRP timers suffer too`,
-      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers: [registry],
-    });
-    let timer: NodeJS.Timeout;
-    const arm = () => {
-      const due = performance.now() + sampleMs;
-      timer = setTimeout(() => {
-        delay.observe(Math.max(0, performance.now() - due) / 1000);
-        arm();
-      }, sampleMs);
-      // the sampler never keeps the process alive
-      timer.unref();
-    };
-    arm();
-    return () => clearTimeout(timer);
+    const delay = new LoopDelay(sampleMs);
+    new TallyHistogram(
+      'vigil_event_loop_delay_seconds',
+      `How late the event loop let a ${sampleMs} ms timer fire: event-loop delay, which VRRP timers suffer too`,
+      registry,
+      () => delay.take(),
+    );
+    return () => delay.close();
   };
 }

@@ -45,11 +45,18 @@ export interface LiveState {
 interface Tracked {
   readonly live: LiveActor;
   sub?: Subscription;
-  value: string;
+  /** the active state nodes (XState's own objects, one per state, so compared by identity) */
+  nodes: readonly unknown[];
   recent: { transitions: TakenTransition[]; time: number }[];
 }
 
 const RECENT = 5;
+
+/** a machine snapshot's active state nodes (`_nodes`) */
+const activeNodes = (snapshot: unknown): readonly unknown[] => (snapshot as { _nodes?: readonly unknown[] })._nodes ?? [];
+
+/** the same set of state nodes: a state re-entered moves to the end of XState's list, so not in order */
+const sameNodes = (a: readonly unknown[], b: readonly unknown[]): boolean => a.length === b.length && a.every((n) => b.includes(n));
 
 export class LiveTracker {
   private readonly tracked = new Map<string, Tracked>();
@@ -81,13 +88,15 @@ export class LiveTracker {
   }
 
   private watch(key: string, live: LiveActor): void {
-    const t: Tracked = { live, value: JSON.stringify(live.actor.getSnapshot().value ?? null), recent: [] };
+    const t: Tracked = { live, nodes: activeNodes(live.actor.getSnapshot()), recent: [] };
     // each root actor has its own system; its children's steps are filtered out
     t.sub = live.actor.system.inspect((ev) => {
       if (ev.type !== '@xstate.microstep' || ev.actorRef !== live.actor) return;
-      const value = JSON.stringify((ev.snapshot as { value?: StateValue }).value ?? null);
-      if (value === t.value) return; // a timer re-armed in place: not a change worth an arrow
-      t.value = value;
+      // a timer re-armed in place (every advert a MASTER sends): not a change worth an arrow. Cheap,
+      // as it runs at every step of every actor: no state value built or serialized.
+      const nodes = activeNodes(ev.snapshot);
+      if (sameNodes(nodes, t.nodes)) return;
+      t.nodes = nodes;
       const moved = (ev._transitions as unknown as TakenTransition[]).filter((x) => x.target?.length);
       if (moved.length) {
         t.recent.push({ transitions: moved, time: this.now() });
