@@ -260,10 +260,15 @@ export async function run(args: readonly string[]): Promise<number> {
     });
   }
   const load = (f: string) => loadConfig(f, { host: nodeHost, ...(opts['config-id'] ? { configId: opts['config-id'] } : {}) });
-  const vrrpNet = createRawVrrpNet({ log });
+  // the adverts' source address (an interface's primary address) is read again when the kernel
+  // reports an address change, and at least once a minute should a notification be lost (the
+  // watch ends with the daemon's ip.close())
+  const vrrpNet = createRawVrrpNet({ log, addressMaxAgeMs: 60_000 });
+  const ip = createIpNet();
+  ip.watchAddresses(() => vrrpNet.addressesChanged());
   const daemon = new Daemon(loaded.config, {
     net: vrrpNet,
-    ip: createIpNet(),
+    ip,
     log,
     bus,
     ...(resume ? { resume } : {}),

@@ -63,12 +63,16 @@ export interface RawVrrpNetOptions {
   /** interface index by name; default /sys/class/net/IFACE/ifindex */
   ifindex?: (iface: string) => number | undefined;
   /** how long a read of the interface addresses is reused when sending (default 1000 ms; every
-   *  open() reads them afresh). One read costs about 40 µs (getifaddrs). */
+   *  open() reads them afresh, and so does the first send after addressesChanged()). One read
+   *  costs about 40 µs (getifaddrs) and a netlink dump of every address on the host. */
   addressMaxAgeMs?: number;
 }
 
 export interface RawVrrpNet extends VrrpNet {
   stats(): VrrpNetStats;
+  /** an address was added or removed on the host: the next advert reads them again (the daemon
+   *  calls this from the kernel's address notifications, so the reads need not poll) */
+  addressesChanged(): void;
 }
 
 // Socket options (Linux <netinet/in.h>, <linux/in6.h>, <asm-generic/socket.h>)
@@ -188,6 +192,10 @@ class RawNet implements RawVrrpNet {
     for (const ep of [...this.endpoints]) ep.close();
     for (const link of [...this.links.values()]) link.close();
     this.links.clear();
+  }
+
+  addressesChanged(): void {
+    this.readAt = -Infinity;
   }
 
   forget(ep: RawEndpoint): void {

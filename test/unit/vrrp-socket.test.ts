@@ -33,3 +33,29 @@ it('close is idempotent and a closed net opens nothing', async () => {
   await net.close();
   assert.throws(() => net.open(spec, handlers), (e: unknown) => e instanceof VrrpSocketError && e.code === 'CLOSED');
 });
+
+it('reads the interfaces\' addresses again only after addressesChanged() (no polling at every advert)', { skip: process.getuid?.() === 0 ? false : 'needs root: opens a raw socket (nothing is sent)' }, async () => {
+  let address = '10.1.1.1';
+  let reads = 0;
+  const net = createRawVrrpNet({
+    interfaces: () => {
+      reads++;
+      return { lo: [{ address, netmask: '255.255.255.0', family: 'IPv4', mac: '00:00:00:00:00:00', internal: true, cidr: `${address}/24` }] };
+    },
+    ifindex: () => 1,
+    addressMaxAgeMs: 60_000,
+  });
+  try {
+    const ep = net.open({ ...spec, iface: 'lo' }, handlers);
+    assert.equal(ep.srcIp, '10.1.1.1');
+    const after = reads;
+    address = '10.1.1.2';
+    for (let i = 0; i < 10; i++) assert.equal(ep.srcIp, '10.1.1.1', 'the read is kept');
+    assert.equal(reads, after);
+    net.addressesChanged();
+    assert.equal(ep.srcIp, '10.1.1.2', 'a change is read at the next advert');
+    assert.equal(reads, after + 1);
+  } finally {
+    await net.close();
+  }
+});
