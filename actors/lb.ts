@@ -90,10 +90,17 @@ export class LbActor {
   set groups(g: readonly VirtualServerGroup[]) {
     this._groups = g;
     this.built = undefined;
+    this.servicesOf.clear();
   }
 
   private _groups: readonly VirtualServerGroup[] = [];
   private built: LbTable | undefined;
+  /**
+   * Each virtual server's services as last built: a table change rebuilds only its own virtual
+   * server's, and the others stay the same objects, which the nftables driver's model work is
+   * keyed on (one service's change costs one service's work, not 1,000 destinations').
+   */
+  private readonly servicesOf = new Map<string, LbService[]>();
 
   constructor(private readonly ports: LbPorts) {
     const every = ports.reconcileMs ?? 5000;
@@ -111,6 +118,7 @@ export class LbActor {
   update(vs: VirtualServer, name: string, entries: readonly TableEntry[], cause?: BusEvent): void {
     this.desired.set(name, { vs, entries, ...(cause ? { cause } : {}) });
     this.built = undefined;
+    this.servicesOf.delete(name);
     if (this.scheduled) return;
     this.scheduled = true;
     // every table change of this tick in one apply
@@ -124,6 +132,7 @@ export class LbActor {
   remove(name: string): void {
     if (!this.desired.delete(name)) return;
     this.built = undefined;
+    this.servicesOf.delete(name);
     this.enqueue('change');
   }
 
@@ -138,24 +147,30 @@ export class LbActor {
 
   private build(): LbTable {
     const services: LbService[] = [];
-    for (const { vs, entries } of this.desired.values()) {
-      const dests: LbDestination[] = [];
-      const byKey = new Map(vs.realServers.map((r) => [realServerKey(r.address, r.port ?? vs.port), r]));
-      for (const e of entries) {
-        if (e.sorry) continue;
-        const rs = byKey.get(e.key);
-        dests.push({
-          address: e.address,
-          port: e.port ?? 0,
-          weight: clampWeight(e.weight),
-          kind: kindOf(vs, rs),
-          ...(rs?.uthreshold ? { upperThreshold: rs.uthreshold } : {}),
-          ...(rs?.lthreshold ? { lowerThreshold: rs.lthreshold } : {}),
-        });
-      }
-      for (const s of servicesOf(vs, this.groups)) services.push({ ...s, destinations: dests.filter((d) => familyOf(d.address) === s.family) });
+    for (const [name, d] of this.desired) {
+      let built = this.servicesOf.get(name);
+      if (!built) this.servicesOf.set(name, (built = this.buildServices(d.vs, d.entries)));
+      services.push(...built);
     }
     return { services };
+  }
+
+  private buildServices(vs: VirtualServer, entries: readonly TableEntry[]): LbService[] {
+    const dests: LbDestination[] = [];
+    const byKey = new Map(vs.realServers.map((r) => [realServerKey(r.address, r.port ?? vs.port), r]));
+    for (const e of entries) {
+      if (e.sorry) continue;
+      const rs = byKey.get(e.key);
+      dests.push({
+        address: e.address,
+        port: e.port ?? 0,
+        weight: clampWeight(e.weight),
+        kind: kindOf(vs, rs),
+        ...(rs?.uthreshold ? { upperThreshold: rs.uthreshold } : {}),
+        ...(rs?.lthreshold ? { lowerThreshold: rs.lthreshold } : {}),
+      });
+    }
+    return servicesOf(vs, this.groups).map((s) => ({ ...s, destinations: dests.filter((d) => familyOf(d.address) === s.family) }));
   }
 
   private enqueue(why: 'change' | 'reconcile'): void {

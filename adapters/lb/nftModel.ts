@@ -154,65 +154,103 @@ export function unsupportedByNftables(s: LbService): string | undefined {
   return undefined;
 }
 
-/** The model of a table already in normal form. Throws LbError UNSUPPORTED. */
-export function buildModel(table: LbTable, opts: NftModelOptions): NftModel {
+/** What one service contributes to the model: its chains and sets, its entry in the dispatch, its real servers. */
+export interface ServiceParts {
+  readonly chains: readonly NftChain[];
+  readonly sets: readonly NftSet[];
+  readonly dispatch:
+    | { readonly kind: 'mark'; readonly family: LbFamily; readonly mark: number; readonly target: string }
+    | { readonly kind: 'addr'; readonly family: LbFamily; readonly address: string; readonly protocol: Proto; readonly port: number; readonly target: string };
+  readonly realServers: readonly string[];
+}
+
+/**
+ * Parts already built, by service (the normal-form object, which is never changed): a driver that
+ * keeps one across applies rebuilds only the services that changed, and an unchanged service's
+ * chains are the same objects as last time, which the comparisons then pass at once.
+ */
+export type ModelMemo = WeakMap<LbService, ServiceParts>;
+
+/** One service's part of the model (a service in normal form). Throws LbError UNSUPPORTED. */
+function serviceParts(s: LbService): ServiceParts {
+  const why = unsupportedByNftables(s);
+  if (why) throw new LbError('UNSUPPORTED', why, { service: serviceKey(s) });
+  const svc = serviceChainName(s);
+  const chains: NftChain[] = [];
+  const sets: NftSet[] = [];
+  const realServers: string[] = [];
+  const add = (c: NftChain) => chains.push(canonicalChain(c));
+  const rules: NftRule[] = [{ op: 'meta', algo: s.algo, flags: [...(s.flags ?? [])] }];
+  const persist = s.persistence;
+  const prefix = persist?.prefix ?? (s.family === 4 ? 32 : 128);
+  for (const d of s.destinations) {
+    const name = destChainName(svc, d);
+    const set = persist ? persistSetName(name, persist.timeoutS) : undefined;
+    const chain: NftRule[] = [];
+    if (set && persist) {
+      sets.push({ name: set, family: s.family, timeoutS: persist.timeoutS, size: PERSIST_SET_SIZE });
+      rules.push({ op: 'persist', family: s.family, prefix, set, target: name });
+      chain.push({ op: 'remember', family: s.family, prefix, set });
+    }
+    chain.push(dnat(s, d, d.weight));
+    add({ name, rules: chain });
+    realServers.push(d.address);
+  }
+  const positive = s.destinations.filter((d) => d.weight > 0);
+  if (positive.length) {
+    rules.push(selection(s, svc, positive));
+  } else if (s.sorry) {
+    add({ name: sorryChainName(svc), rules: [dnat(s, s.sorry)] });
+    rules.push({ op: 'goto', target: sorryChainName(svc) });
+    realServers.push(s.sorry.address);
+  }
+  add({ name: svc, rules });
+  const dispatch: ServiceParts['dispatch'] =
+    s.match.kind === 'fwmark'
+      ? { kind: 'mark', family: s.family, mark: s.match.fwmark, target: svc }
+      : { kind: 'addr', family: s.family, address: s.match.address, protocol: proto(s.match.protocol), port: s.match.port, target: svc };
+  return { chains, sets, dispatch, realServers };
+}
+
+/** The model of a table already in normal form. Throws LbError UNSUPPORTED. `memo`: see ModelMemo. */
+export function buildModel(table: LbTable, opts: NftModelOptions, memo?: ModelMemo): NftModel {
   const chains = new Map<string, NftChain>();
   const sets = new Map<string, NftSet>();
   const add = (c: NftChain) => chains.set(c.name, c);
-  add({ name: 'prerouting', base: { hook: 'prerouting', prio: HOOK_PRIO.prerouting }, rules: [{ op: 'jump', target: 'services' }] });
-  add({ name: 'output', base: { hook: 'output', prio: HOOK_PRIO.output }, rules: [{ op: 'jump', target: 'services' }] });
+  add(canonicalChain({ name: 'prerouting', base: { hook: 'prerouting', prio: HOOK_PRIO.prerouting }, rules: [{ op: 'jump', target: 'services' }] }));
+  add(canonicalChain({ name: 'output', base: { hook: 'output', prio: HOOK_PRIO.output }, rules: [{ op: 'jump', target: 'services' }] }));
 
   const marks: Record<LbFamily, { mark: number; target: string }[]> = { 4: [], 6: [] };
   const addrs: Record<LbFamily, { address: string; protocol: Proto; port: number; target: string }[]> = { 4: [], 6: [] };
   const realServers: Record<LbFamily, Set<string>> = { 4: new Set(), 6: new Set() };
 
   for (const s of table.services) {
-    const why = unsupportedByNftables(s);
-    if (why) throw new LbError('UNSUPPORTED', why, { service: serviceKey(s) });
-    const svc = serviceChainName(s);
-    if (s.match.kind === 'fwmark') marks[s.family].push({ mark: s.match.fwmark, target: svc });
-    else addrs[s.family].push({ address: s.match.address, protocol: proto(s.match.protocol), port: s.match.port, target: svc });
-
-    const rules: NftRule[] = [{ op: 'meta', algo: s.algo, flags: [...(s.flags ?? [])] }];
-    const persist = s.persistence;
-    const prefix = persist?.prefix ?? (s.family === 4 ? 32 : 128);
-    for (const d of s.destinations) {
-      const name = destChainName(svc, d);
-      const set = persist ? persistSetName(name, persist.timeoutS) : undefined;
-      const chain: NftRule[] = [];
-      if (set && persist) {
-        sets.set(set, { name: set, family: s.family, timeoutS: persist.timeoutS, size: PERSIST_SET_SIZE });
-        rules.push({ op: 'persist', family: s.family, prefix, set, target: name });
-        chain.push({ op: 'remember', family: s.family, prefix, set });
-      }
-      chain.push(dnat(s, d, d.weight));
-      add({ name, rules: chain });
-      realServers[s.family].add(d.address);
+    let parts = memo?.get(s);
+    if (!parts) {
+      parts = serviceParts(s);
+      memo?.set(s, parts);
     }
-    const positive = s.destinations.filter((d) => d.weight > 0);
-    if (positive.length) {
-      rules.push(selection(s, svc, positive));
-    } else if (s.sorry) {
-      add({ name: sorryChainName(svc), rules: [dnat(s, s.sorry)] });
-      rules.push({ op: 'goto', target: sorryChainName(svc) });
-      realServers[s.family].add(s.sorry.address);
-    }
-    add({ name: svc, rules });
+    for (const c of parts.chains) add(c);
+    for (const x of parts.sets) sets.set(x.name, x);
+    const d = parts.dispatch;
+    if (d.kind === 'mark') marks[d.family].push({ mark: d.mark, target: d.target });
+    else addrs[d.family].push({ address: d.address, protocol: d.protocol, port: d.port, target: d.target });
+    for (const a of parts.realServers) realServers[s.family].add(a);
   }
 
   const dispatch: NftRule[] = [];
   for (const f of [4, 6] as const) if (marks[f].length) dispatch.push({ op: 'dispatch-mark', family: f, entries: marks[f] });
   for (const f of [4, 6] as const) if (addrs[f].length) dispatch.push({ op: 'dispatch-addr', family: f, entries: addrs[f] });
-  add({ name: 'services', rules: dispatch });
+  add(canonicalChain({ name: 'services', rules: dispatch }));
 
   if (opts.masquerade) {
     const rules: NftRule[] = [];
     for (const f of [4, 6] as const) {
       if (realServers[f].size) rules.push({ op: 'masquerade', family: f, addresses: [...realServers[f]] });
     }
-    add({ name: 'postrouting', base: { hook: 'postrouting', prio: HOOK_PRIO.postrouting }, rules });
+    add(canonicalChain({ name: 'postrouting', base: { hook: 'postrouting', prio: HOOK_PRIO.postrouting }, rules }));
   }
-  return canonicalModel({ chains, sets });
+  return { chains, sets };
 }
 
 const proto = (p: LbProtocol): Proto => p.toLowerCase() as Proto;
@@ -278,8 +316,10 @@ function canonicalRule(r: NftRule): NftRule {
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+const canonicalChain = (c: NftChain): NftChain => ({ ...c, rules: c.rules.map(canonicalRule) });
+
 function canonicalModel(m: { chains: Map<string, NftChain>; sets: Map<string, NftSet> }): NftModel {
-  for (const [name, c] of m.chains) m.chains.set(name, { ...c, rules: c.rules.map(canonicalRule) });
+  for (const [name, c] of m.chains) m.chains.set(name, canonicalChain(c));
   return m;
 }
 

@@ -40,13 +40,19 @@ const isInt = (v: unknown, lo: number, hi: number): v is number =>
 
 /**
  * Check a table and return it in normal form, so two tables meaning the same data plane are
- * deep-equal. Throws LbError INVALID_TABLE naming the service and field at fault.
+ * deep-equal. Throws LbError INVALID_TABLE naming the service and field at fault. `memo`: the
+ * normal form of services seen before, by the object given (which must not change once given): a
+ * table that differs from the last in one service normalizes that one only.
  */
-export function normalizeTable(table: LbTable): LbTable {
+export function normalizeTable(table: LbTable, memo?: WeakMap<LbService, LbService>): LbTable {
   if (!table || !Array.isArray(table.services)) throw new LbError('INVALID_TABLE', 'table.services is not an array');
   const seen = new Set<string>();
   const services = table.services.map((s, i) => {
-    const svc = normalizeService(s, `services[${i}]`);
+    let svc = memo?.get(s);
+    if (!svc) {
+      svc = normalizeService(s, `services[${i}]`);
+      memo?.set(s, svc);
+    }
     const key = serviceKey(svc);
     if (seen.has(key)) throw new LbError('INVALID_TABLE', `service ${key} is listed twice`, { service: key });
     seen.add(key);
@@ -188,6 +194,7 @@ export function diffTables(current: LbTable, desired: LbTable): LbChange[] {
   for (const key of cur.keys()) if (!want.has(key)) changes.push({ kind: 'service.removed', service: key });
   for (const [key, s] of want) {
     const was = cur.get(key);
+    if (was === s) continue; // the same normal-form object: nothing changed
     if (!was) {
       changes.push({ kind: 'service.added', service: key });
       for (const d of s.destinations) changes.push({ kind: 'destination.added', service: key, destination: destinationKey(d), weight: d.weight });

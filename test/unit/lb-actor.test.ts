@@ -92,6 +92,26 @@ test('table changes in one tick are one apply; each change is an event continuin
   assert.equal(svc.sorry?.address, '10.0.1.9');
 });
 
+test('a table change rebuilds its own virtual server\'s services only; the others stay the same objects', () => {
+  const { config, actor } = setup();
+  const [vs, group] = config.virtualServers as [typeof config.virtualServers[0], typeof config.virtualServers[0]];
+  actor.update(vs, 'a', [entry('10.0.1.1', 80, 3)]);
+  actor.update(group, 'g', [entry('10.0.1.1', 443, 1)]);
+  const first = actor.table();
+  assert.equal(actor.table(), first, 'no change: the same table');
+  actor.update(vs, 'a', [entry('10.0.1.1', 80, 0)]);
+  const second = actor.table();
+  assert.notEqual(second, first);
+  assert.equal(second.services.length, first.services.length);
+  const kept = second.services.filter((s) => first.services.includes(s));
+  assert.equal(kept.length, first.services.length - 1, 'every service of the group kept');
+  assert.ok(!second.services.includes(first.services[0]!), 'the changed virtual server\'s service rebuilt');
+  assert.equal(second.services[0]!.destinations[0]!.weight, 0);
+  // a reload's groups rebuild everything
+  actor.groups = [...config.virtualServerGroups];
+  assert.ok(actor.table().services.every((s) => !second.services.includes(s)));
+});
+
 test('drift: reconciliation repairs an outside flush and says so', async () => {
   const r = parse(conf);
   const bus = new Bus('n1');

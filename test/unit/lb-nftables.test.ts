@@ -181,6 +181,7 @@ describe('nftables driver over a fake runner', () => {
   /** a fake `nft`: lists what the last successful transaction left (as the fixture), fails on demand */
   function fakeNft(opts: { failTransactions?: number; forwarding?: string } = {}) {
     const calls: string[] = [];
+    const scripts: string[] = [];
     let hasTable = false;
     let failures = opts.failTransactions ?? 0;
     const sysctls = new Map<string, string>();
@@ -203,9 +204,10 @@ describe('nftables driver over a fake runner', () => {
         throw new Error('Error: Could not process rule: No such file or directory');
       }
       hasTable = !/delete table/.test(input ?? '');
+      scripts.push(input ?? '');
       return '';
     };
-    return { run, calls, forwarding: () => [forwarding('net.ipv4.ip_forward'), forwarding('net.ipv6.conf.all.forwarding')] };
+    return { run, calls, scripts, forwarding: () => [forwarding('net.ipv4.ip_forward'), forwarding('net.ipv6.conf.all.forwarding')] };
   }
 
   it('retries a transaction that failed because the table moved, on a fresh listing', async () => {
@@ -302,6 +304,52 @@ describe('nftables driver over a fake runner', () => {
     } finally {
       items.push(saved);
     }
+  });
+
+  it('after a commit that alone moved the generation, a changed table is applied from the model committed: no listing, only its own chains rewritten', async () => {
+    const nft = fakeNft();
+    let gen = 7;
+    let step = 1; // how far an `nft -f` moves the generation (2: someone else committed meanwhile)
+    const run: CommandRunner = async (argv, input) => {
+      const out = await nft.run(argv, input);
+      if (argv.includes('-f')) gen += step;
+      return out;
+    };
+    const lb = createNftablesLb({ run, prefix: ['p', 'q'], masquerade: true, generation: async () => gen });
+    const lists = () => nft.calls.filter((c) => c.includes(' list ')).length;
+    const sent = () => nft.calls.length;
+    await lb.apply(fixtureTable); // no table yet: listed, then created
+    assert.equal(lists(), 1);
+    assert.equal(gen, 8);
+    // the SCTP service's weights change; the other services are the same objects (as the LB actor keeps them)
+    const sctp = fixtureTable.services[3]!;
+    const changed = { services: fixtureTable.services.map((s) => (s === sctp ? { ...s, destinations: [nat('10.0.0.1', 443, 7), nat('10.0.0.2', 443, 5)] } : s)) };
+    const before = sent();
+    const r = await lb.apply(changed);
+    assert.equal(lists(), 1, 'nothing listed: generation 8 is our own commit');
+    assert.deepEqual(r.changes, [
+      { kind: 'destination.changed', service: 'SCTP 10.0.0.200:443', destination: '10.0.0.2:443', weight: 5, previousWeight: 2, fields: ['weight'] },
+    ]);
+    const script = nft.scripts.at(-1)!;
+    assert.equal(sent(), before + 1, 'one transaction');
+    const flushed = [...script.matchAll(/^flush chain inet vigil_lb (\S+)$/gm)].map((m) => m[1]);
+    // rr: the weight is only in the destination's own chain (the selection map gives each one slot)
+    assert.deepEqual(flushed, ['svc_sctp_10.0.0.200_443/10.0.0.2_443'], script);
+    // the same table again: nothing to do, nothing run
+    const n = sent();
+    assert.deepEqual((await lb.apply(changed)).changes, []);
+    assert.equal(sent(), n);
+    // a commit of someone else's between our read and ours (the generation moved by 2): the next change is listed first
+    step = 2;
+    await lb.apply(fixtureTable);
+    step = 1;
+    const listed = lists();
+    await lb.apply(changed);
+    assert.equal(lists(), listed + 1, 'listed: our commit was not the only one');
+    // a change behind our back (the generation moved) is listed too
+    gen += 1;
+    await lb.apply(fixtureTable);
+    assert.equal(lists(), listed + 2);
   });
 
   it('an empty table means no table at all', async () => {
