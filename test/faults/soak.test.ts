@@ -25,6 +25,8 @@ const VIP = '10.99.0.100';
 const PRIO = [0, 150, 120, 100];
 const SLACK_MS = masterDownMs(100, 0.1) + 1000;
 const HANDOVER_MS = 100 + 200;
+/** how long before a SIGKILL a transition may still be on its way to the journal (see the journal test) */
+const LOSS_WINDOW_MS = 500;
 
 
 describe(`soak: ${SOAK_S} s of random faults (seed ${SEED})`, { skip, timeout: SOAK_S * 1000 + 90_000 }, () => {
@@ -156,15 +158,17 @@ describe(`soak: ${SOAK_S} s of random faults (seed ${SEED})`, { skip, timeout: S
   });
 
   test('every transition of every life is in its node\'s journal', async () => {
-    // a transition logged within 100 ms of a SIGKILL may not have reached the journal (its batch is
-    // written within 1 ms, by the thread pool: on a loaded machine, a little later)
+    // a transition logged shortly before a SIGKILL may not have reached the journal: its batch is
+    // written 1 ms after it, by the thread pool, but only once the batch before has been written
+    // and fdatasync'ed (one writer at a time), and on a loaded machine (CI runs test files side by
+    // side) an fdatasync alone has taken over 100 ms. A record written is safe from a SIGKILL.
     const mayLoseLast = new Map<Daemon, number>();
     for (const d of killed) {
       const at = killedAt.get(d)!;
-      mayLoseLast.set(d, tl.changes.filter((c) => c.d === d && c.state !== 'DEAD' && at - c.t < 100).length);
+      mayLoseLast.set(d, tl.changes.filter((c) => c.d === d && c.state !== 'DEAD' && at - c.t < LOSS_WINDOW_MS).length);
     }
     const excusedLoss = [...mayLoseLast.values()].reduce((a, b) => a + b, 0);
-    if (excusedLoss) console.log(`# soak: ${excusedLoss} transition(s) logged < 100 ms before a SIGKILL, allowed to be missing from the journal`);
+    if (excusedLoss) console.log(`# soak: ${excusedLoss} transition(s) logged < ${LOSS_WINDOW_MS} ms before a SIGKILL, allowed to be missing from the journal`);
     for (const i of [1, 2, 3]) {
       assert.equal(await current(i).stop(), 0);
       await assertJournalHasTransitions(lives[i]!, journalDir(dir, i), { mayLoseLast });

@@ -42,7 +42,7 @@ const SERVER = `require('http').createServer((q, r) => r.end(process.argv[1])).l
 const CLIENT = `
 const http = require('http');
 const one = () => new Promise((res) => {
-  const q = http.get('http://${VIP}/', { agent: false, timeout: 1000 }, (r) => { let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => res(b)); });
+  const q = http.get('http://${VIP}/', { agent: false, timeout: 3000 }, (r) => { let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => res(b)); });
   q.on('timeout', () => q.destroy(new Error('timeout')));
   q.on('error', () => res('FAILED'));
 });
