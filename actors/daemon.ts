@@ -164,7 +164,8 @@ export class Daemon {
       this.lvs = new RemoteLvs(config, { bus: this.bus, log, onTable });
     } else {
       this.prober = prober ?? this.newProber(config);
-      this.lvs = new LvsSet(config, { bus: this.bus, log, prober: this.prober, onTable, ...(this.ports.clock ? { clock: this.ports.clock } : {}) });
+      // on VRRP's thread: one virtual server's checkers per turn of the loop (LvsPorts.startInSlices)
+      this.lvs = new LvsSet(config, { bus: this.bus, log, prober: this.prober, onTable, startInSlices: true, ...(this.ports.clock ? { clock: this.ports.clock } : {}) });
     }
     this.bus.subscribe((e) => {
       if (e.type === 'vrrp.state') this.lvs?.vrrpState(e.name, String((e.data as { to?: string }).to));

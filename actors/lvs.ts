@@ -81,6 +81,12 @@ export interface LvsPorts {
   readonly clock?: Clock;
   /** warmup draws (keepalived: warmup × random()); a fixed value in tests */
   readonly random?: () => number;
+  /**
+   * start() starts one virtual server per turn of the event loop (default false: all at once).
+   * On VRRP's thread: 100 checkers take about 15 ms to create, 1,000 about 150 ms, which a BACKUP
+   * at 20 ms adverts must not spend in one go (its Master_Down_Interval is 72 ms).
+   */
+  readonly startInSlices?: boolean;
 }
 
 /**
@@ -249,11 +255,32 @@ export class LvsSet implements HealthChecks {
 
   start(): void {
     const { log } = this.ports;
-    for (const vs of this.config.virtualServers) this.startVs(vs);
-    if (this.running.length) {
-      const checkers = this.running.reduce((n, r) => n + r.checkers.length, 0);
-      log.info(`Starting health checkers: ${this.running.length} virtual server(s), ${checkers} checker(s)`);
+    const all = this.config.virtualServers;
+    if (all.length) {
+      const checkers = all.reduce((n, vs) => n + vs.realServers.reduce((m, rs) => m + rs.checkers.filter((c) => c.type !== 'BFD_CHECK').length, 0), 0);
+      log.info(`Starting health checkers: ${all.length} virtual server(s), ${checkers} checker(s)`);
     }
+    if (!this.ports.startInSlices || this.ports.clock) {
+      for (const vs of all) this.startVs(vs);
+      return;
+    }
+    this.pendingStarts = [...all];
+    for (const vs of all) {
+      this.feed(() => {
+        const i = this.pendingStarts.indexOf(vs);
+        if (i < 0) return; // started by flushStarts(), or stopped before its turn
+        this.pendingStarts.splice(i, 1);
+        this.startVs(vs);
+      });
+    }
+  }
+
+  /** virtual servers start() has not started yet (startInSlices) */
+  private pendingStarts: VirtualServer[] = [];
+
+  /** whatever start() left for later, started now: a reload, a drain or a status needs them all */
+  private flushStarts(): void {
+    for (const vs of this.pendingStarts.splice(0)) this.startVs(vs);
   }
 
   /**
@@ -367,6 +394,7 @@ export class LvsSet implements HealthChecks {
 
   /** operator: drain (weight 0, entry kept) or restore a real server */
   drain(vsName: string, rs: string, drained: boolean): string | undefined {
+    this.flushStarts();
     const r = this.running.find((x) => x.name === vsName);
     if (!r) return `no virtual_server '${vsName}' (running: ${this.running.map((x) => x.name).join(', ') || 'none'})`;
     const keys = Object.keys(r.actor.getSnapshot().context.rs);
@@ -385,6 +413,7 @@ export class LvsSet implements HealthChecks {
   }
 
   status(): VirtualServerStatus[] {
+    this.flushStarts();
     return this.running.map((r) => {
       const c = r.actor.getSnapshot().context;
       return {
@@ -410,6 +439,7 @@ export class LvsSet implements HealthChecks {
    * `carryIn`: health known from elsewhere (a restarted worker), used where no checker runs.
    */
   reload(next: KeepalivedConfig, onRemoved: (name: string) => void, carryIn?: ReadonlyMap<string, boolean>): LvsReloadReport {
+    this.flushStarts();
     const plan = planLvsReload(this.running.map((r) => r.vs), next.virtualServers);
     const carry = new Map<string, boolean>(carryIn);
     for (const r of [...this.running]) {
@@ -440,6 +470,7 @@ export class LvsSet implements HealthChecks {
 
   /** checkers stop (their running probes are cancelled); virtual servers announce omega's DOWNs */
   stop(): Promise<void> {
+    this.pendingStarts = []; // never started: nothing to stop
     for (const r of [...this.running]) this.stopOne(r);
     return Promise.resolve();
   }

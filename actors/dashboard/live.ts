@@ -109,6 +109,8 @@ export class LiveTracker {
 
   /** every tracked actor's place on its chart; `models` by machine name (charts not given: no arrows) */
   states(models: ReadonlyMap<string, ChartModel>): Map<string, LiveState> {
+    // actors started since the last sync (a daemon starts its virtual servers over a few turns of the loop)
+    this.sync();
     const out = new Map<string, LiveState>();
     for (const [key, t] of this.tracked) {
       const snap = t.live.actor.getSnapshot() as { status?: string; value?: StateValue };
