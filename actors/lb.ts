@@ -23,6 +23,9 @@ export interface LbPorts {
   readonly reconcileMs?: number;
 }
 
+/** the longest the changes of one apply are published for in one turn of the event loop (ms) */
+const PUBLISH_SLICE_MS = 2;
+
 /** keepalived's weight limit is INT32_MAX; the LB port carries 0..65535 (IPVS's u32 in practice is capped the same by ipvsadm) */
 const clampWeight = (w: number) => Math.max(0, Math.min(65535, Math.round(w)));
 
@@ -203,7 +206,14 @@ export class LbActor {
     // a change continues the chain of the table change it serves (the last one, when several were coalesced)
     const cause = causes.at(-1);
     const drift = why === 'reconcile';
+    // a first apply adds every destination at once (1,000 changes: as many log lines and events,
+    // 50-100 ms of work): published a slice at a time, so VRRP's timers get their turns between
+    let until = performance.now() + PUBLISH_SLICE_MS;
     for (const c of changes) {
+      if (performance.now() > until) {
+        await new Promise((resolve) => setImmediate(resolve));
+        until = performance.now() + PUBLISH_SLICE_MS;
+      }
       const text = describe(c);
       if (drift) log.warn({ change: c }, `load balancer (${lb.driver}): repaired drift: ${text}`);
       else log.info({ change: c }, `load balancer (${lb.driver}): ${text}`);

@@ -112,6 +112,35 @@ test('a table change rebuilds its own virtual server\'s services only; the other
   assert.ok(actor.table().services.every((s) => !second.services.includes(s)));
 });
 
+test('the changes of one apply are published a slice at a time: a 5 ms timer keeps firing through 1,000 of them', async () => {
+  const { config, events, bus, actor } = setup();
+  // a subscriber that takes 0.1 ms an event (a journal, a log line): 1,000 changes are 100 ms of work
+  bus.subscribe(() => {
+    const end = performance.now() + 0.1;
+    while (performance.now() < end);
+  });
+  const entries = Array.from({ length: 1000 }, (_, i) => entry(`10.2.${i >> 8}.${i & 255}`, 80, 1));
+  const ticks: number[] = [];
+  const tick = setInterval(() => ticks.push(performance.now()), 5);
+  try {
+    await new Promise((r) => setTimeout(r, 20));
+    actor.update(config.virtualServers[0]!, 'a', entries);
+    const t0 = performance.now();
+    await actor.settled();
+    const t1 = performance.now();
+    const changes = events.filter((e) => e.type === 'lb.change');
+    assert.equal(changes.length, 1001, 'the service and its 1,000 destinations');
+    assert.deepEqual(changes.slice(1).map((e) => e.data.destination), entries.map((e) => e.key), 'in order');
+    const during = ticks.filter((t) => t > t0 && t < t1);
+    const gaps = [t0, ...during, t1].map((t, i, a) => (i ? t - a[i - 1]! : 0));
+    const worst = Math.max(...gaps);
+    console.log(`# 1,000 changes published over ${(t1 - t0).toFixed(0)} ms; worst gap of the 5 ms timer ${worst.toFixed(1)} ms`);
+    assert.ok(worst < 40, `the timer was held ${worst.toFixed(1)} ms at most (100 ms in one go)`);
+  } finally {
+    clearInterval(tick);
+  }
+});
+
 test('drift: reconciliation repairs an outside flush and says so', async () => {
   const r = parse(conf);
   const bus = new Bus('n1');
