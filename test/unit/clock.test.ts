@@ -34,15 +34,21 @@ function manual() {
   };
 }
 
-test('a periodic timer keeps its grid although every callback runs 1.3 ms late', () => {
-  const m = manual();
+/** a clock with one periodic timer re-armed from its own callback; `fired`: the times it ran */
+function periodic(m: ReturnType<typeof manual>, period: number) {
   const clock = new AnchoredClock(m.now, m.timers, m.afterPoll);
   const fired: number[] = [];
   const tick = () => {
     fired.push(m.now());
-    clock.setTimeout(tick, 20);
+    clock.setTimeout(tick, period);
   };
-  clock.setTimeout(tick, 20);
+  clock.setTimeout(tick, period);
+  return { clock, fired };
+}
+
+test('a periodic timer keeps its grid although every callback runs 1.3 ms late', () => {
+  const m = manual();
+  const { fired } = periodic(m, 20);
   for (let i = 0; i < 50; i++) m.runNext(1.3);
   // without anchoring the 50th would fire at 50 × 21.3 = 1065 ms
   assert.ok(Math.abs(fired.at(-1)! - 1000) < 2, `50th tick at ${fired.at(-1)} ms`);
@@ -79,13 +85,7 @@ test('clearTimeout cancels', () => {
 
 test('after a stall the grid skips the missed ticks instead of bursting', () => {
   const m = manual();
-  const clock = new AnchoredClock(m.now, m.timers, m.afterPoll);
-  const fired: number[] = [];
-  const tick = () => {
-    fired.push(m.now());
-    clock.setTimeout(tick, 100);
-  };
-  clock.setTimeout(tick, 100);
+  const { fired } = periodic(m, 100);
   m.runNext(0); // 100
   m.runNext(350); // due 200, runs at 550: the loop was stalled
   m.poll(); // (late: it waited for the loop's poll)
@@ -115,13 +115,7 @@ test('a late timer waits for the loop\'s poll: an advert read there cancels the 
 
 test('a timer on time runs at once; a late one runs anchored to its deadline', () => {
   const m = manual();
-  const clock = new AnchoredClock(m.now, m.timers, m.afterPoll);
-  const fired: number[] = [];
-  const tick = () => {
-    fired.push(m.now());
-    clock.setTimeout(tick, 100);
-  };
-  clock.setTimeout(tick, 100);
+  const { fired } = periodic(m, 100);
   m.runNext(0.7); // Node's usual lateness
   assert.deepEqual(fired, [100.7]);
   assert.equal(m.polled.length, 0);
