@@ -662,7 +662,7 @@ export function markdown(r: Report): string {
     'collections about 10-15 s after vigil starts, once), then measures a',
     `window of ${env.windowSeconds} s: **CPU** = utime + stime (+ cutime + cstime: reaped children, i.e. vigil's \`nft\` runs, and`,
     'any live descendants) from /proc/PID/stat at both ends, all threads included, reported per 30 s and as a',
-    'share of one core. **Event loop** (vigil): `vigil_event_loop_delay_seconds` (a 50 ms timer\'s lateness)',
+    'share of one core. **Event loop** (vigil): `vigil_event_loop_delay_seconds` (the lateness of Node\'s native 50 ms event-loop monitor, folded into buckets at each scrape)',
     'and prom-client\'s `vigil_nodejs_eventloop_lag_*` less their 50 ms sampling interval (reset at each scrape, so the second scrape covers',
     'exactly the window) from `--http 127.0.0.1:PORT/metrics`, scraped at both ends. **Advert jitter**',
     '(vigil): `tcpdump -tt` on the bridge, intervals between the MASTER\'s consecutive adverts in the window,',
@@ -717,7 +717,7 @@ export function markdown(r: Report): string {
 
   out.push('## vigil\'s event loop', '');
   out.push(table(
-    ['cell', 'mean delay ms (50 ms timer)', 'p99 bucket ms', 'lag p99 ms (monitorEventLoopDelay)', 'lag max ms'],
+    ['cell', 'mean delay ms (50 ms native monitor)', 'p99 bucket ms', 'lag p99 ms (monitorEventLoopDelay)', 'lag max ms'],
     r.cells.filter((c) => c.id.startsWith('vigil')).map((c) => [
       c.label, f1(c.loopMeanMs?.median), c.loopP99BoundMs ? `≤ ${f1(c.loopP99BoundMs.median, 0)}` : '–', f1(c.lagP99Ms?.median, 1), f1(c.lagMaxMs?.median, 1),
     ]),
