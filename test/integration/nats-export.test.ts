@@ -213,9 +213,11 @@ describe('NATS export (real nats-server)', { skip, timeout: 60_000 }, () => {
     assert.ok(seen.includes('disconnected'), `went disconnected: ${seen.join(' ')}`);
     const stored = await readStream(js);
     assertSameIds(stored, n.ids(), 'after outage');
+    // every event stored once (above); counted once as published, unless JetStream stored it but
+    // its ack was lost as the server stopped: then the re-send is answered as a duplicate (seen in
+    // CI: 7 of 10,000)
     const s = n.exp.stats();
-    assert.equal(s.published + s.duplicates, TOTAL + s.duplicates);
-    assert.equal(s.published, TOTAL);
+    assert.ok(s.published <= TOTAL && s.published + s.duplicates >= TOTAL, `published ${s.published}, duplicates ${s.duplicates}`);
 
     // Re-sending the whole outbox (a journal whose cursor was lost) stores nothing new: every
     // record is a duplicate by Nats-Msg-Id.
