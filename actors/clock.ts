@@ -23,9 +23,34 @@ export interface Clock {
 /** a timer callback this late (ms) waits for one poll of the event loop (Node's own lateness is under 1 ms) */
 export const LATE_MS = 2;
 
-interface AnchoredTimer {
-  id?: unknown;
-  cancelled: boolean;
+/** Node's own timers, as a Clock */
+export const nodeTimers: Clock = { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (id) => clearTimeout(id as NodeJS.Timeout) };
+
+/**
+ * A timer whose callback, once due, is handed to `hand`, which runs it at once or queues it for a
+ * later turn. Cleared, it never runs, even when its turn already waits (as a cleared timer would
+ * not). AnchoredClock hands a late timer to the loop's next poll; LvsSet's checkers hand theirs
+ * to the inbox they are fed from.
+ */
+export class HandedTimer {
+  private cancelled = false;
+  private readonly id: unknown;
+
+  constructor(
+    private readonly timers: Clock,
+    ms: number,
+    fn: () => void,
+    hand: (run: () => void) => void,
+  ) {
+    this.id = timers.setTimeout(() => hand(() => {
+      if (!this.cancelled) fn();
+    }), ms);
+  }
+
+  clear(): void {
+    this.cancelled = true;
+    this.timers.clearTimeout(this.id);
+  }
 }
 
 export class AnchoredClock implements Clock {
@@ -34,7 +59,7 @@ export class AnchoredClock implements Clock {
 
   constructor(
     private readonly now: () => number = () => performance.now(),
-    private readonly timers: Clock = { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (id) => clearTimeout(id as NodeJS.Timeout) },
+    private readonly timers: Clock = nodeTimers,
     /** runs `fn` after the loop has polled for I/O once (setImmediate: the check phase follows the poll) */
     private readonly afterPoll: (fn: () => void) => void = (fn) => void setImmediate(fn),
   ) {}
@@ -65,9 +90,7 @@ export class AnchoredClock implements Clock {
     // millisecond tick (measured 0.4 to 0.75 ms late), which lands it just after the deadline.
     // (Asking one millisecond less put takeovers before Master_Down_Interval: bench/failover.md.)
     const delay = Math.max(0, Math.floor(deadline - now));
-    const h: AnchoredTimer = { cancelled: false };
     const run = () => {
-      if (h.cancelled) return;
       const outer = this.running;
       this.running = deadline;
       try {
@@ -76,17 +99,10 @@ export class AnchoredClock implements Clock {
         this.running = outer;
       }
     };
-    h.id = this.timers.setTimeout(() => {
-      if (this.now() - deadline > LATE_MS) this.afterPoll(run);
-      else run();
-    }, delay);
-    return h;
+    return new HandedTimer(this.timers, delay, run, (r) => (this.now() - deadline > LATE_MS ? this.afterPoll(r) : r()));
   }
 
   clearTimeout(id: unknown): void {
-    const h = id as AnchoredTimer | undefined;
-    if (!h) return;
-    h.cancelled = true;
-    this.timers.clearTimeout(h.id);
+    (id as HandedTimer | undefined)?.clear();
   }
 }

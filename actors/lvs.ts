@@ -13,7 +13,7 @@ import { checkerMachine, type CheckerEmitted, type ProbeInput, type WatchInput }
 import { checkerInput, realServerKey, virtualServerInput, virtualServerName } from '../machines/lvs-input.js';
 import { virtualServerMachine, type TableEntry, type VirtualServerEmitted } from '../machines/virtual-server.machine.js';
 import type { Bus, BusEvent } from './bus.js';
-import type { Clock } from './clock.js';
+import { HandedTimer, nodeTimers, type Clock } from './clock.js';
 import type { Logger } from './log.js';
 
 /** what the health checks log through: the daemon's logger, or the worker's forwarder */
@@ -143,9 +143,6 @@ interface ProbeSpec {
 
 type CheckerMachine = typeof checkerMachine;
 
-/** a timer of LvsSet's sliced clock: cleared, it does not run even when its turn already waits */
-interface SlicedTimer { cancelled: boolean; timer?: NodeJS.Timeout }
-
 export class LvsSet implements HealthChecks {
   private readonly running: RunningVs[] = [];
   /** VRRP instance → its VIP addresses; and the instances currently MASTER */
@@ -213,17 +210,8 @@ export class LvsSet implements HealthChecks {
    * timer would not.
    */
   private readonly slicedClock: Clock = {
-    setTimeout: (fn, ms): SlicedTimer => {
-      const h: SlicedTimer = { cancelled: false };
-      h.timer = setTimeout(() => this.feed(() => { if (!h.cancelled) fn(); }), ms);
-      return h;
-    },
-    clearTimeout: (id) => {
-      const h = id as SlicedTimer | undefined;
-      if (!h) return;
-      h.cancelled = true;
-      clearTimeout(h.timer);
-    },
+    setTimeout: (fn, ms) => new HandedTimer(nodeTimers, ms, fn, (run) => this.feed(run)),
+    clearTimeout: (id) => (id as HandedTimer | undefined)?.clear(),
   };
 
   /**

@@ -13,7 +13,7 @@
 //
 // One collector per source. The notifier (issue #7) will add its own
 // `Collector` to createMetrics.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { HealthReport } from '../adapters/http/server.js';
 import type { JournalStats } from '../adapters/journal/types.js';
 import type { NatsExportStats } from '../adapters/nats/export.js';
