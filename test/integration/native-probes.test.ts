@@ -5,6 +5,7 @@
 // reported, delay_loop after each result, nothing after the cancel) and its bookkeeping.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { execFileSync } from 'node:child_process';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createProber } from '../../adapters/checkers/index.js';
 import { loadProbeEngine, type NativeProbes } from '../../adapters/checkers/native.js';
@@ -273,6 +274,32 @@ ${checkers}
     b();
     again.close();
     assert.deepEqual(seen, [true, false, true]);
+  });
+
+  test('HTTP_GET on a kept socket: every check passes, the server sees each one, and no TIME_WAIT is left on either side', async () => {
+    // The response's Content-Length ends the check before the server closes (it waits 30 ms), so
+    // the engine ends the connection first: a FIN would leave a TIME_WAIT on the checker's side,
+    // the reset it sends leaves none, and the socket is disconnected and reused for the next check
+    // (the second url of a check included), whose connect must not report that reset.
+    const s = await add(serve((c) => {
+      c.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello');
+      setTimeout(() => c.end(), 30);
+    }));
+    const failures: string[] = [];
+    const up = native.watch(http([{ path: '/' }]), target(s), { timeoutMs: 500, intervalMs: 20, firstMs: 0, expectOk: true }, (r) => failures.push(r.detail))!;
+    let ok = 0;
+    const counted = native.watch(http([{ path: '/a' }, { path: '/b' }]), target(s), { timeoutMs: 500, intervalMs: 20, firstMs: 0, expectOk: false }, (r) => { if (r.ok) ok++; })!;
+    await new Promise((r) => setTimeout(r, 500));
+    up();
+    counted();
+    assert.deepEqual(failures, [], 'no check of a healthy server failed');
+    assert.ok(ok >= 8, `successful two-url checks: ${ok}`);
+    const paths = s.requests.map((q) => /^GET (\S+)/.exec(q.toString('latin1'))?.[1]);
+    assert.ok(paths.filter((p) => p === '/b').length >= ok, 'each two-url check asked for both urls');
+    assert.equal(s.connections, s.requests.length, 'one connection per url checked');
+    await new Promise((r) => setTimeout(r, 100)); // the server's last delayed closes
+    const tw = execFileSync('ss', ['-Htan', 'state', 'time-wait', `( dport = :${s.port} or sport = :${s.port} )`], { encoding: 'utf8' }).trim();
+    assert.equal(tw, '', `TIME_WAIT sockets after ${s.connections} checks:\n${tw}`);
   });
 
   test('close stops every probe; a closed engine opens again on the next probe', async () => {
