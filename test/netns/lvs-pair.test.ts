@@ -95,7 +95,12 @@ describe('a VRRP pair of directors', { skip }, () => {
 
   test('the MASTER director dies: the BACKUP takes both addresses and serves at once', async () => {
     const mark = d2.lines.length;
+    // the director host dies, not only its daemon: a SIGKILLed vigil leaves its addresses and its
+    // NAT table in place (as keepalived does), and that half-alive director would go on answering
+    // ARP for the virtual address and serving through its own round-robin count until the
+    // clients and real servers heard the new MASTER's gratuitous ARP (a split like 11/10/9)
     await d1.stop('SIGKILL');
+    await sh('ip', ['-n', lab.ns(2), 'link', 'set', 'eth0', 'down']);
     await d2.waitFor(/\(VI_1\) Entering MASTER/, 5000);
     // new connections only (conntrack is not synchronised between directors, as with plain keepalived)
     await eventually(async () => (await requests(3)).FAILED === undefined, 5000, 'service reachable through the backup');
