@@ -9,7 +9,7 @@ import { procSysctl, type Sysctl } from '../adapters/ip/sysctl.js';
 import type { IpNet, LinkInfo, RouteLine, VipSpec } from '../adapters/ip/types.js';
 import type { DropReason, EndpointSpec, ReceivedAdvert, VrrpEndpoint, VrrpNet } from '../adapters/vrrp/types.js';
 import { effectivePriority, type TrackerStatus } from '../machines/priority.js';
-import { stateName, vrrpMachine, type VrrpEmitted, type VrrpInput, type VrrpStateName, type VrrpTunables } from '../machines/vrrp.machine.js';
+import { advertTicker, stateName, vrrpMachine, type VrrpEmitted, type VrrpInput, type VrrpStateName, type VrrpTunables } from '../machines/vrrp.machine.js';
 import { performance } from 'node:perf_hooks';
 import type { Bus, BusEvent } from './bus.js';
 import { AnchoredClock, type Clock } from './clock.js';
@@ -224,6 +224,14 @@ export class VrrpInstanceActor {
    * instances; V8 lets the old generation grow to a multiple of the live heap, so RSS followed).
    */
   private static readonly logic = vrrpMachine.provide({
+    // the MASTER's periodic adverts leave the machine out (advertTicker): sent here with the
+    // instance's current priority and interval, as sendAdvert would
+    actors: {
+      advertTicker: advertTicker((parent) => {
+        const { priority, advertIntervalCs } = parent.getSnapshot().context;
+        VrrpInstanceActor.owners.get(parent as AnyActorRef)?.endpoint?.send(priority, advertIntervalCs);
+      }),
+    },
     actions: {
       sendAdvert: ({ context, self }, { priority }) => {
         VrrpInstanceActor.owners.get(self)?.endpoint?.send(priority, context.advertIntervalCs);

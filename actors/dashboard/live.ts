@@ -92,7 +92,7 @@ export class LiveTracker {
     // each root actor has its own system; its children's steps are filtered out
     t.sub = live.actor.system.inspect((ev) => {
       if (ev.type !== '@xstate.microstep' || ev.actorRef !== live.actor) return;
-      // a timer re-armed in place (every advert a MASTER sends): not a change worth an arrow. Cheap,
+      // a timer re-armed in place (a MASTER's GARP refresh): not a change worth an arrow. Cheap,
       // as it runs at every step of every actor: no state value built or serialized.
       const nodes = activeNodes(ev.snapshot);
       if (sameNodes(nodes, t.nodes)) return;

@@ -105,6 +105,35 @@ test('two nodes: the higher priority holds both VIPs (label kept) and announces 
   await b.inst.shutdown();
 });
 
+test('the MASTER advertises every advert_int with its current priority, and its BACKUP never takes over', async () => {
+  const clock = new SimulatedClock();
+  const lan = createMemoryLan();
+  const fromA: { at: number; priority: number }[] = [];
+  // an IPv4 VRRP frame: the priority is the third byte after the 20-byte IP header
+  lan.fault = (f) => ((f.from === 'a' && f.proto === 112 && fromA.push({ at: clock.now(), priority: f.bytes[22]! })), 'deliver');
+  const a = await node(lan, clock, 'a', '10.0.0.1', conf(150));
+  const b = await node(lan, clock, 'b', '10.0.0.2', conf(100));
+  await advance(clock, 4000);
+  assert.equal(a.inst.state(), 'MASTER');
+  const first = fromA.length;
+  await advance(clock, 10_000); // nearly three of b's Master_Down_Intervals (3.6 s)
+  assert.equal(b.inst.state(), 'BACKUP');
+  const steady = fromA.slice(first);
+  assert.equal(steady.length, 10, 'one advert per second');
+  assert.deepEqual(steady.slice(1).map((x, i) => x.at - steady[i]!.at), Array(9).fill(1000));
+  assert.ok(steady.every((x) => x.priority === 150));
+  // a tracker lowers the priority while MASTER (still above b's): the next adverts carry it
+  a.inst.setTracker({ kind: 'script', name: 'chk', weight: -20, reverse: false, status: 'failed' });
+  const lowered = fromA.length;
+  await advance(clock, 3000);
+  assert.equal(a.inst.state(), 'MASTER');
+  assert.equal(b.inst.state(), 'BACKUP');
+  assert.ok(fromA.length - lowered >= 3);
+  assert.deepEqual(fromA.slice(lowered).map((x) => x.priority), Array(fromA.length - lowered).fill(130));
+  await a.inst.shutdown();
+  await b.inst.shutdown();
+});
+
 test('the master’s interface goes down: FAULT, VIPs removed; the other node takes over', async () => {
   const clock = new SimulatedClock();
   const lan = createMemoryLan();
