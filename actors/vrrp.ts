@@ -2,14 +2,14 @@
 // (VrrpNet), the host's addresses (IpNet) and the clock; its trackers folded into an effective
 // priority and fault flags (machines/priority.ts); every emitted transition logged in keepalived's
 // words and published on the bus.
-import { createActor, type Actor, type AnyActorRef } from 'xstate';
+import { createActor, fromCallback, type Actor, type AnyActorRef, type EventObject } from 'xstate';
 import type { GlobalDefs, KeepalivedConfig, VrrpInstance } from '../adapters/config/model.js';
 import type { VipFirewall } from '../adapters/ip/firewall.js';
 import { procSysctl, type Sysctl } from '../adapters/ip/sysctl.js';
 import type { IpNet, LinkInfo, RouteLine, VipSpec } from '../adapters/ip/types.js';
 import type { DropReason, EndpointSpec, ReceivedAdvert, VrrpEndpoint, VrrpNet } from '../adapters/vrrp/types.js';
 import { effectivePriority, type TrackerStatus } from '../machines/priority.js';
-import { advertTicker, stateName, vrrpMachine, type VrrpEmitted, type VrrpInput, type VrrpStateName, type VrrpTunables } from '../machines/vrrp.machine.js';
+import { advertIntervalMs, stateName, vrrpMachine, type AdvertTickerInput, type VrrpEmitted, type VrrpInput, type VrrpStateName, type VrrpTunables } from '../machines/vrrp.machine.js';
 import { performance } from 'node:perf_hooks';
 import type { Bus, BusEvent } from './bus.js';
 import { AnchoredClock, type Clock } from './clock.js';
@@ -224,12 +224,24 @@ export class VrrpInstanceActor {
    * instances; V8 lets the old generation grow to a multiple of the live heap, so RSS followed).
    */
   private static readonly logic = vrrpMachine.provide({
-    // the MASTER's periodic adverts leave the machine out (advertTicker): sent here with the
-    // instance's current priority and interval, as sendAdvert would
+    // The MASTER's periodic adverts leave the machine out (advertTicker in machines/): sent here
+    // with the instance's current priority and interval, as sendAdvert would, on the instance's
+    // clock directly (the system scheduler's relay, mailbox and inspection events were a third of
+    // what an advert still cost)
     actors: {
-      advertTicker: advertTicker((parent) => {
-        const { priority, advertIntervalCs } = parent.getSnapshot().context;
-        VrrpInstanceActor.owners.get(parent as AnyActorRef)?.endpoint?.send(priority, advertIntervalCs);
+      advertTicker: fromCallback<EventObject, AdvertTickerInput>(({ input }) => {
+        const i = VrrpInstanceActor.owners.get(input.parent as AnyActorRef);
+        if (!i) return;
+        let id: unknown;
+        const arm = () => {
+          id = i.clock.setTimeout(() => {
+            arm();
+            const { priority, advertIntervalCs } = input.parent.getSnapshot().context;
+            i.endpoint?.send(priority, advertIntervalCs);
+          }, advertIntervalMs(input.parent.getSnapshot().context));
+        };
+        arm();
+        return () => i.clock.clearTimeout(id);
       }),
     },
     actions: {

@@ -207,32 +207,28 @@ export interface AdvertTickerInput {
 const ADVERT_TICK = 'vrrp.advert.tick';
 
 /**
- * The MASTER's advert timer, invoked while MASTER: every advert_int on the actor system's scheduler
- * (the clock `after` delays run on: a SimulatedClock in tests, actors/clock.ts AnchoredClock's grid
- * in the daemon), re-armed from the instance's current interval. By default it sends `advert.due`
- * back, and the machine sends the advert with its current priority (sendAdvert).
+ * The MASTER's advert timer, invoked while MASTER: `advert.due` every advert_int, on the actor
+ * system's scheduler (the clock `after` delays run on: a SimulatedClock in tests), re-armed from the
+ * instance's current interval; the machine then sends the advert with its current priority.
  *
- * `advertTicker(send)`: the VRRP actor's ticker sends the advert itself, with the instance's current
- * priority and interval, and the machine takes no step for it. An advert is the MASTER's steady
- * state (ten a second per instance at advert_int 0.1), and a step of this machine costs about
- * 0.2-0.3 ms of a CPU whose caches went cold in the 100 ms between adverts (measured: half the CPU
- * of an idle daemon). The machine still decides when adverts run (the ticker lives exactly while
- * MASTER) and sends every other advert itself: on entering MASTER, priority 0 on leaving, answers
- * to a leaving or lower-priority master.
+ * The VRRP actor (actors/vrrp.ts) provides its own ticker, which sends the advert itself with the
+ * instance's current priority and interval, and the machine takes no step for it. An advert is the
+ * MASTER's steady state (ten a second per instance at advert_int 0.1), and a step of this machine
+ * costs about 0.2-0.3 ms of a CPU whose caches went cold in the 100 ms between adverts (measured:
+ * half the CPU of an idle daemon). The machine still decides when adverts run (the ticker lives
+ * exactly while MASTER) and sends every other advert itself: on entering MASTER, priority 0 on
+ * leaving, answers to a leaving or lower-priority master.
  */
-export function advertTicker(send?: (parent: AdvertTickerInput['parent']) => void) {
-  return fromCallback<EventObject, AdvertTickerInput>(({ input, self, system, sendBack, receive }) => {
-    const arm = () => system.scheduler.schedule(self, self, { type: ADVERT_TICK }, advertIntervalMs(input.parent.getSnapshot().context), 'advert');
-    receive((e) => {
-      if (e.type !== ADVERT_TICK) return;
-      arm(); // first: a step that stops the ticker cancels it
-      if (send) send(input.parent);
-      else sendBack({ type: 'advert.due' });
-    });
-    arm();
-    return () => system.scheduler.cancel(self, 'advert');
+export const advertTicker = fromCallback<EventObject, AdvertTickerInput>(({ input, self, system, sendBack, receive }) => {
+  const arm = () => system.scheduler.schedule(self, self, { type: ADVERT_TICK }, advertIntervalMs(input.parent.getSnapshot().context), 'advert');
+  receive((e) => {
+    if (e.type !== ADVERT_TICK) return;
+    arm(); // first: a step that stops the ticker cancels it
+    sendBack({ type: 'advert.due' });
   });
-}
+  arm();
+  return () => system.scheduler.cancel(self, 'advert');
+});
 
 export const vrrpMachine = setup({
   types: {
@@ -242,7 +238,7 @@ export const vrrpMachine = setup({
     emitted: {} as VrrpEmitted,
   },
   actors: {
-    advertTicker: advertTicker(),
+    advertTicker,
   },
   actions: {
     // I/O, provided by actors/vrrp.ts; empty here so the machine runs anywhere.
