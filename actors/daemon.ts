@@ -16,7 +16,7 @@ import { TrackerSet } from './trackers.js';
 import { createProber, type Prober } from '../adapters/checkers/index.js';
 import type { LoadBalancer } from '../adapters/lb/types.js';
 import { LbActor } from './lb.js';
-import { LvsSet, unwatchedCheckers, type HealthChecks } from './lvs.js';
+import { LvsSet, planLvsReload, unwatchedCheckers, type HealthChecks, type LvsReloadReport } from './lvs.js';
 import { RemoteLvs } from './lvs-remote.js';
 import { virtualServerName } from '../machines/lvs-input.js';
 import { resolveAll, vipKey, VrrpInstanceActor, type ResolvedInstance } from './vrrp.js';
@@ -47,8 +47,9 @@ export interface DaemonPorts {
    * Run the health checks in a worker thread (actors/lvs-remote.ts), so that they never delay VRRP.
    * 'auto' (`vigil run`): on this thread when every check runs in the native probe engine (steady
    * checks cost no JavaScript there; about 20 MB of memory and half the CPU saved), else on their
-   * own thread; decided at start for the daemon's life. Ignored (this thread) when a clock or a
-   * prober is given.
+   * own thread; decided at start, and a reload that brings checks the engine does not run moves
+   * them all to a thread (Daemon.checksToThread). Ignored (this thread) when a clock or a prober
+   * is given.
    */
   readonly checkerThread?: boolean | 'auto';
 }
@@ -146,7 +147,7 @@ export class Daemon {
       this.lb = new LbActor({ lb: this.ports.lb, bus: this.bus, log: log.child({ actor: 'lb' }), ...(this.ports.lbReconcileMs !== undefined ? { reconcileMs: this.ports.lbReconcileMs } : {}) });
       this.lb.groups = config.virtualServerGroups;
     } else log.warn('no load balancer: virtual servers are checked, their tables only published');
-    const onTable = (vs: VirtualServer, name: string, entries: readonly TableEntry[], cause: BusEvent) => this.lb?.update(vs, name, entries, cause);
+    const onTable = this.onTable;
     const injected = this.ports.clock || this.ports.prober;
     let prober = this.ports.prober;
     let thread = !injected && this.ports.checkerThread === true;
@@ -172,6 +173,39 @@ export class Daemon {
     });
     for (const i of this.instances.values()) if (i.state() === 'MASTER') this.lvs.vrrpState(i.name, 'MASTER');
     this.lvs.start();
+  }
+
+  /** a virtual server's table, from the health checks to the LB actor */
+  private readonly onTable = (vs: VirtualServer, name: string, entries: readonly TableEntry[], cause: BusEvent) => this.lb?.update(vs, name, entries, cause);
+
+  /**
+   * A reload that brings checks the native probe engine does not run (SSL_GET, MISC_CHECK, a digest,
+   * ...) to a daemon whose checks all ran there, on this thread ('auto'), moves every check to a
+   * thread of their own, as a start with that configuration would have: each checker from the
+   * health it had, so that no real server comes or goes for the move. (The other way, a thread
+   * whose JavaScript checks a reload removed stays: it costs memory, never VRRP's timing.)
+   */
+  private checksToThread(prev: KeepalivedConfig, next: KeepalivedConfig): LvsReloadReport | undefined {
+    const lvs = this.lvs;
+    if (!(lvs instanceof LvsSet) || this.ports.checkerThread !== 'auto' || this.ports.prober || this.ports.clock || !this.prober) return undefined;
+    const js = unwatchedCheckers(next, this.prober);
+    if (!js.size) return undefined;
+    const plan = planLvsReload(prev.virtualServers, next.virtualServers);
+    const carry = lvs.handOff();
+    for (const name of plan.removed) this.lb?.remove(name);
+    void this.prober.close();
+    this.prober = undefined;
+    this.ports.log.info(`health checks move to a thread of their own: ${[...js].map(([t, n]) => `${n} ${t}`).join(', ')} not in the native probe engine`);
+    const remote = new RemoteLvs(next, { bus: this.bus, log: this.ports.log, onTable: this.onTable });
+    this.lvs = remote;
+    for (const i of this.instances.values()) if (i.state() === 'MASTER') remote.vrrpState(i.name, 'MASTER');
+    remote.start(carry);
+    return plan;
+  }
+
+  /** where the health checks run: this thread, or a thread of their own (actors/lvs-remote.ts) */
+  get checksThread(): 'main' | 'own' | undefined {
+    return this.lvs instanceof RemoteLvs ? 'own' : this.lvs ? 'main' : undefined;
   }
 
   private newProber(config: KeepalivedConfig): Prober {
@@ -369,7 +403,7 @@ export class Daemon {
 
     if (this.lvs) {
       if (this.lb) this.lb.groups = next.virtualServerGroups;
-      report.virtualServers = this.lvs.reload(next, (name) => this.lb?.remove(name));
+      report.virtualServers = this.checksToThread(prev, next) ?? this.lvs.reload(next, (name) => this.lb?.remove(name));
     } else {
       this.startLvs(next);
       report.virtualServers.added = next.virtualServers.map((vs) => virtualServerName(vs));

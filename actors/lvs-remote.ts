@@ -70,9 +70,11 @@ export class RemoteLvs implements HealthChecks {
     this.delayMs = ports.restartDelayMs ?? 1000;
   }
 
-  start(): void {
+  /** `carry`: checker id → up, what checks elsewhere knew (LvsSet.handOff): each checker starts from it */
+  start(carry?: ReadonlyMap<string, boolean>): void {
     this.started = true;
-    this.spawn();
+    if (carry) for (const [id, up] of carry) this.health.set(id, up);
+    this.spawn(carry?.size ? new Map(carry) : undefined);
   }
 
   private spawn(carry?: Map<string, boolean>): void {

@@ -456,6 +456,27 @@ export class LvsSet implements HealthChecks {
     this.running.splice(this.running.indexOf(r), 1);
   }
 
+  /**
+   * Another LvsSet takes over (a reload that moves the checks to a thread of their own): every
+   * checker and virtual server stops without a word (no omega DOWNs, no table), and what they knew
+   * is handed on, checker id → up, for the next one to start from (as a restarted thread does).
+   */
+  handOff(): Map<string, boolean> {
+    this.flushStarts();
+    const health = new Map<string, boolean>();
+    for (const r of [...this.running]) {
+      for (const c of r.checkers) {
+        const id = c.id.replace(/^checker:/, '');
+        health.set(id, c.getSnapshot().context.health.up);
+        c.stop();
+        this.probes.delete(id);
+      }
+      r.actor.stop();
+      this.running.splice(this.running.indexOf(r), 1);
+    }
+    return health;
+  }
+
   /** checkers stop (their running probes are cancelled); virtual servers announce omega's DOWNs */
   stop(): Promise<void> {
     this.pendingStarts = []; // never started: nothing to stop
