@@ -82,9 +82,10 @@ export interface LvsPorts {
   /** warmup draws (keepalived: warmup × random()); a fixed value in tests */
   readonly random?: () => number;
   /**
-   * start() starts one virtual server per turn of the event loop (default false: all at once).
-   * On VRRP's thread: 100 checkers take about 15 ms to create, 1,000 about 150 ms, which a BACKUP
-   * at 20 ms adverts must not spend in one go (its Master_Down_Interval is 72 ms).
+   * start() starts one virtual server per turn of the event loop and creates its checkers 2 ms at
+   * a time (default false: all at once). On VRRP's thread: 100 checkers take about 15 ms to create,
+   * 1,000 about 150 ms, which a BACKUP at 20 ms adverts must not spend in one go (its
+   * Master_Down_Interval is 72 ms).
    */
   readonly startInSlices?: boolean;
 }
@@ -475,13 +476,14 @@ export class LvsSet implements HealthChecks {
     return plan;
   }
 
-  private stopOne(r: RunningVs): void {
+  /** `announce` false: no omega DOWNs (handOff) */
+  private stopOne(r: RunningVs, announce = true): void {
     r.pending.length = 0; // never created: nothing to stop
     for (const c of r.checkers) {
       c.stop();
       this.probes.delete(c.id.replace(/^checker:/, ''));
     }
-    r.actor.send({ type: 'stop' });
+    if (announce) r.actor.send({ type: 'stop' });
     r.actor.stop();
     this.running.splice(this.running.indexOf(r), 1);
   }
@@ -492,17 +494,11 @@ export class LvsSet implements HealthChecks {
    * is handed on, checker id → up, for the next one to start from (as a restarted thread does).
    */
   handOff(): Map<string, boolean> {
-    this.flushStarts();
+    this.pendingStarts = []; // never started: nothing known to hand on (the next set starts them afresh)
     const health = new Map<string, boolean>();
     for (const r of [...this.running]) {
-      for (const c of r.checkers) {
-        const id = c.id.replace(/^checker:/, '');
-        health.set(id, c.getSnapshot().context.health.up);
-        c.stop();
-        this.probes.delete(id);
-      }
-      r.actor.stop();
-      this.running.splice(this.running.indexOf(r), 1);
+      for (const c of r.checkers) health.set(c.id.replace(/^checker:/, ''), c.getSnapshot().context.health.up);
+      this.stopOne(r, false);
     }
     return health;
   }
