@@ -173,22 +173,40 @@ export async function journalEvents(dir: string): Promise<BusEvent[]> {
  * in the same order (per instance). `d.lines` must cover the daemon's whole life on this journal.
  */
 export async function assertJournalHasTransitions(daemons: Daemon[], journalDir: string, opts: { mayLoseLast?: ReadonlyMap<Daemon, number> } = {}): Promise<number> {
+  return assertLivesJournaled(daemons, await journalEvents(journalDir), `journal ${journalDir}`, opts.mayLoseLast);
+}
+
+/**
+ * The check of assertJournalHasTransitions on events already read: each life's "Entering X STATE"
+ * lines, in order, are the vrrp.state events journaled in that life, except that up to
+ * `mayLoseLast.get(life)` trailing ones may be missing. Returns how many were journaled.
+ */
+export function assertLivesJournaled<D extends Pick<Daemon, 'startedAt' | 'lines'>>(daemons: readonly D[], all: readonly BusEvent[], what: string, mayLoseLast?: ReadonlyMap<D, number>): number {
   const key = (instance: string, to: string) => `${instance} ${to}`;
-  const lives = daemons.map((d) => d.lines.map((l) => /\((\w+)\) Entering (\w+) STATE/.exec(l)).filter((m): m is RegExpExecArray => !!m).map((m) => key(m[1]!, m[2]!)));
-  const journaled = (await journalEvents(journalDir)).filter((e) => e.type === 'vrrp.state' && e.data.to !== 'STOP' && e.data.to !== 'INIT').map((e) => key(String(e.data.instance), String(e.data.to)));
-  // a SIGKILL within the group-commit window of a transition takes it along (logged, not journaled):
-  // the caller says how many trailing transitions of a killed life that may be
-  const expected: string[] = [];
-  let at = 0;
-  for (const [i, life] of lives.entries()) {
-    const loose = Math.min(opts.mayLoseLast?.get(daemons[i]!) ?? 0, life.length);
-    const must = life.slice(0, life.length - loose);
-    expected.push(...must);
-    at += must.length;
-    for (const t of life.slice(must.length)) if (journaled[at] === t) (expected.push(t), at++);
+  const events = all.filter((e) => e.type === 'vrrp.state' && e.data.to !== 'STOP' && e.data.to !== 'INIT');
+  // each life's events by time: a life is over (its process has exited) before the next is spawned,
+  // so its events are those journaled from its spawn until the next one's. (Matching the lives'
+  // logs against one merged list let a lost trailing transition of one life pair up with the same
+  // transition at the start of the next, and a complete journal then looked one short.)
+  const lifeOf = (t: string) => {
+    const ms = Date.parse(t);
+    let i = -1;
+    for (const [j, d] of daemons.entries()) if (ms >= d.startedAt) i = j;
+    return i;
+  };
+  assert.deepEqual(events.filter((e) => lifeOf(e.time) < 0).map((e) => e.id), [], `${what}: no transition journaled before the first life was spawned`);
+  let n = 0;
+  for (const [i, d] of daemons.entries()) {
+    const logged = d.lines.map((l) => /\((\w+)\) Entering (\w+) STATE/.exec(l)).filter((m): m is RegExpExecArray => !!m).map((m) => key(m[1]!, m[2]!));
+    const journaled = events.filter((e) => lifeOf(e.time) === i).map((e) => key(String(e.data.instance), String(e.data.to)));
+    n += journaled.length;
+    // a SIGKILL within the group-commit window of a transition takes it along (logged, not
+    // journaled): the caller says how many trailing transitions of a killed life that may be
+    const loose = Math.min(mayLoseLast?.get(d) ?? 0, logged.length);
+    const expected = logged.slice(0, Math.max(journaled.length, logged.length - loose));
+    assert.deepEqual(journaled, expected, `${what}, life ${i + 1} of ${daemons.length}: every logged transition${loose ? ` (the last ${loose} may be missing)` : ''}`);
   }
-  assert.deepEqual(journaled, expected, `journal ${journalDir} holds every logged transition`);
-  return journaled.length;
+  return n;
 }
 
 /** vigil alive: the process runs and its control socket answers `ping` within `ms` */

@@ -12,6 +12,8 @@ export const VIGIL_BIN = join(ROOT, 'bin/vigil.js');
 export interface Daemon {
   readonly host: number;
   readonly proc: ChildProcess;
+  /** wall-clock ms just before the process was spawned: every event this life journals is at or after it */
+  readonly startedAt: number;
   /** log messages so far (vigil: the pino `msg`; keepalived: the syslog-style line) */
   readonly lines: string[];
   /** wait until a log message matches; rejects after `ms` with the log in the message */
@@ -25,7 +27,7 @@ export function tempDir(tag: string): string {
   return mkdtempSync(join(tmpdir(), `vigil-${tag}-`));
 }
 
-function watch(host: number, proc: ChildProcess, parse: (l: string) => string | undefined): Daemon {
+function watch(host: number, proc: ChildProcess, startedAt: number, parse: (l: string) => string | undefined): Daemon {
   const lines: string[] = [];
   const waiters: Array<{ re: RegExp; resolve: (l: string) => void }> = [];
   let buf = '';
@@ -52,6 +54,7 @@ function watch(host: number, proc: ChildProcess, parse: (l: string) => string | 
   return {
     host,
     proc,
+    startedAt,
     lines,
     exited,
     waitFor(re, ms = 10_000) {
@@ -88,8 +91,9 @@ export function startVigil(lab: Lab, i: number, conf: string, dir: string, extra
   const journal = extra.includes('--journal') || extra.includes('--no-journal') ? [] : ['--journal', join(dir, `journal-h${i}`)];
   // and its own control socket (the default one is the host's, shared by every namespace)
   const control = extra.includes('--control') ? [] : ['--control', join(dir, `control-h${i}.sock`)];
+  const startedAt = Date.now();
   const proc = lab.spawn(i, process.execPath, [VIGIL_BIN, 'run', '-f', file, ...journal, ...control, ...extra]);
-  return watch(i, proc, (l) => {
+  return watch(i, proc, startedAt, (l) => {
     if (!l.startsWith('{')) return l;
     try {
       return String((JSON.parse(l) as { msg: unknown }).msg);
@@ -107,8 +111,9 @@ export function startKeepalived(lab: Lab, i: number, conf: string, dir: string):
   writeFileSync(file, conf);
   // fresh pid files for every run: a SIGKILLed keepalived leaves its own behind
   const n = ++runs;
+  const startedAt = Date.now();
   const proc = lab.spawn(i, 'keepalived', ['-n', '-l', '-D', '--vrrp', '-f', file, '-p', join(dir, `k${i}-${n}.pid`), '-r', join(dir, `v${i}-${n}.pid`)]);
-  return watch(i, proc, (l) => l.replace(/^.*?Keepalived_vrrp\[\d+\]: /, ''));
+  return watch(i, proc, startedAt, (l) => l.replace(/^.*?Keepalived_vrrp\[\d+\]: /, ''));
 }
 
 /** the IPv4/IPv6 addresses on host i's eth0 */
