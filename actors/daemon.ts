@@ -44,6 +44,11 @@ export interface DaemonPorts {
   /** the LB actor's reconciliation period (default 5 s) */
   readonly lbReconcileMs?: number;
   /**
+   * keepalived's `-I` (`vigil run --dont-release-ipvs`): on stop the data plane keeps every entry,
+   * the virtual servers stop without omega's DOWNs, and the next start takes the entries over
+   */
+  readonly lbKeepOnStop?: boolean;
+  /**
    * Run the health checks in a worker thread (actors/lvs-remote.ts), so that they never delay VRRP.
    * 'auto' (`vigil run`): on this thread when every check runs in the native probe engine (steady
    * checks cost no JavaScript there; about 20 MB of memory and half the CPU saved), else on their
@@ -135,6 +140,13 @@ export class Daemon {
     // hold the instance in INIT until they report)
     for (const i of this.instances.values()) await i.start();
     await this.trackers.start();
+    // lvs_flush: at start only (a reload never flushes), before anything is applied
+    if (this.config.global.lvsFlush && this.ports.lb && this.config.virtualServers.length) {
+      await this.ports.lb.flush().then(
+        () => this.ports.log.info(`load balancer (${this.ports.lb!.driver}): flushed at start (lvs_flush)`),
+        (err: Error) => this.ports.log.warn({ err }, `load balancer (${this.ports.lb!.driver}): lvs_flush failed: ${err.message}`),
+      );
+    }
     this.startLvs(this.config);
     this.bus.publish('daemon', this.bus.node, 'daemon.started', this.lifecycle());
   }
@@ -444,14 +456,18 @@ export class Daemon {
       // a 20 ms advert's Master_Down_Interval (the graceful failover bench with 1,000 checkers saw
       // the backup wait for the master-down timer instead).
       const vrrpDown = Promise.all([...this.instances.values()].map((i) => i.shutdown()));
-      await this.lvs?.stop();
+      const keep = this.ports.lbKeepOnStop === true;
+      // -I: the entries stay, so the real servers are not announced DOWN (keepalived skips its
+      // whole clear_services then, omega's notifies included)
+      await this.lvs?.stop({ announce: !keep });
       await vrrpDown;
       for (const name of [...this.groups.keys()]) {
         this.groups.get(name)!.send({ type: 'shutdown' });
         this.dropGroup(name);
       }
-      // the VIPs have moved on: now the virtual services can go
-      await this.lb?.close();
+      // the VIPs have moved on: now the virtual services can go (or stay: -I), or the whole IPVS
+      // table (lvs_flush_on_stop; its VS form is what vigil does anyway: services removed whole)
+      await this.lb?.close({ keep, all: this.config.global.lvsFlushOnStop === 'all' });
       await this.prober?.close();
       await this.firewall?.close();
       await this.ports.net.close();

@@ -221,12 +221,19 @@ export class LbActor {
     }
   }
 
-  /** stop reconciling; remove our entries unless `keep` */
-  async close(opts: { keep?: boolean } = {}): Promise<void> {
+  /** stop reconciling; remove our entries unless `keep` (with `all`: every entry, see LoadBalancer.close) */
+  async close(opts: { keep?: boolean; all?: boolean } = {}): Promise<void> {
+    // what stays must be what the checks last decided: a change made this turn (a server just
+    // removed) is applied now, not dropped with the apply its setImmediate would have queued
+    if (opts.keep && !this.closed) this.enqueue('change');
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     await this.running;
-    await this.ports.lb.close(opts).catch((err: Error) => this.ports.log.warn({ err }, `load balancer: cannot remove its entries: ${err.message}`));
+    const { lb, log } = this.ports;
+    await lb.close(opts).then(
+      () => log.info(opts.keep ? `load balancer (${lb.driver}): entries kept (--dont-release-ipvs)` : opts.all ? `load balancer (${lb.driver}): flushed (lvs_flush_on_stop)` : `load balancer (${lb.driver}): entries removed`),
+      (err: Error) => log.warn({ err }, `load balancer: cannot remove its entries: ${err.message}`),
+    );
   }
 }
 

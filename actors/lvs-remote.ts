@@ -205,7 +205,7 @@ export class RemoteLvs implements HealthChecks {
   }
 
   /** the checkers stop (their virtual servers' last events arrive first), then the thread ends */
-  stop(): Promise<void> {
+  stop({ announce = true }: { announce?: boolean } = {}): Promise<void> {
     this.stopped ??= new Promise<void>((resolve) => {
       const w = this.worker;
       if (!w || !this.started) return resolve();
@@ -216,7 +216,7 @@ export class RemoteLvs implements HealthChecks {
       // a wedged thread must not hold the daemon's stop: 2 s, then it is terminated
       const timer = setTimeout(() => void w.terminate().then(done, done), 2000);
       w.once('exit', done);
-      this.send({ t: 'stop' });
+      this.send({ t: 'stop', announce });
     });
     return this.stopped;
   }

@@ -40,7 +40,7 @@ export type ToWorker =
   | { t: 'reload'; config: KeepalivedConfig }
   /** the dashboard watches the actors' places on their charts (costs a message per change) */
   | { t: 'watch'; on: boolean }
-  | { t: 'stop' };
+  | { t: 'stop'; announce: boolean };
 
 export type FromWorker =
   | { t: 'event'; e: BusEvent }
@@ -198,7 +198,7 @@ port.on('message', (m: ToWorker) => {
       syncWatch();
       break;
     case 'stop':
-      void lvs.stop().then(async () => {
+      void lvs.stop({ announce: m.announce }).then(async () => {
         await prober.close();
         flush();
         port!.postMessage([{ t: 'stopped' }]);

@@ -47,7 +47,8 @@ export interface HealthChecks {
   status(): VirtualServerStatus[];
   actors(): { kind: 'vs' | 'checker'; name: string; actor: AnyActorRef }[];
   reload(next: KeepalivedConfig, onRemoved: (name: string) => void): LvsReloadReport;
-  stop(): Promise<void>;
+  /** checkers and virtual servers stop; omega's DOWNs (and their tables) unless `announce` is false */
+  stop(opts?: { announce?: boolean }): Promise<void>;
 }
 
 /** A virtual server's config without source locations: equal keys, unchanged virtual server. */
@@ -504,9 +505,9 @@ export class LvsSet implements HealthChecks {
   }
 
   /** checkers stop (their running probes are cancelled); virtual servers announce omega's DOWNs */
-  stop(): Promise<void> {
+  stop({ announce = true }: { announce?: boolean } = {}): Promise<void> {
     this.pendingStarts = []; // never started: nothing to stop
-    for (const r of [...this.running]) this.stopOne(r);
+    for (const r of [...this.running]) this.stopOne(r, announce);
     return Promise.resolve();
   }
 }

@@ -72,6 +72,11 @@ Options:
       --pidfile FILE     write the pid (default /run/vigil.pid with --daemon); a live vigil there
                          refuses the start
       --log-file FILE    with --daemon: the daemon's stdout and stderr (default /dev/null)
+  -I, --dont-release-ipvs  on stop, leave the load balancer's services and real servers in place
+                         (keepalived's -I): connections keep flowing while vigil is restarted,
+                         and the next start takes the entries over without a gap. Without it
+                         vigil removes its own entries (global_defs lvs_flush_on_stop: the whole
+                         IPVS table); lvs_flush empties the data plane at start
 
 Signals (as keepalived):
   TERM, INT  stop gracefully: every MASTER sends a priority-0 advert and removes its virtual

@@ -53,6 +53,7 @@ export async function run(args: readonly string[]): Promise<number> {
         daemon: { type: 'boolean' },
         pidfile: { type: 'string' },
         'log-file': { type: 'string' },
+        'dont-release-ipvs': { type: 'boolean', short: 'I' },
       },
       strict: true,
     }).values;
@@ -273,6 +274,7 @@ export async function run(args: readonly string[]): Promise<number> {
     bus,
     ...(resume ? { resume } : {}),
     ...(lb ? { lb } : {}),
+    ...(opts['dont-release-ipvs'] ? { lbKeepOnStop: true } : {}),
     version: VERSION,
     configFile: file,
     // health checks on the main thread when they all run in the native probe engine, else on a

@@ -98,6 +98,10 @@ export interface GlobalDefs {
   statsDumpFile?: string;
   jsonDumpFile?: string;
   lbDriver?: 'ipvs' | 'nftables';
+  /** lvs_flush: the data plane emptied at start (IPVS: every service, vigil's or not) */
+  lvsFlush?: boolean;
+  /** lvs_flush_on_stop: 'all' flushes the whole IPVS table at stop; 'vs' removes vigil's virtual servers whole (what vigil does anyway) */
+  lvsFlushOnStop?: 'all' | 'vs';
   /** vigil extensions (vigil_cluster, vigil_journal, vigil_nats_*, vigil_smtp_auth_file) */
   vigil: {
     cluster?: string;

@@ -11,7 +11,8 @@
 // what the kernel then holds.
 //
 // IPVS is shared by everything on the host: vigil changes and, on close, removes only the services
-// it applied (keepalived does the same); others are left alone and reported by read().
+// it applied (keepalived does the same); others are left alone and reported by read(). Only
+// flush() and close({ all }) (keepalived's lvs_flush and lvs_flush_on_stop) remove them too.
 // To the kernel the sorry server is one more destination (weight 1); read() reports it as the sorry
 // server when it matches the one last applied.
 import { constants } from 'node:os';
@@ -286,9 +287,18 @@ export async function createIpvsLb(opts: IpvsOptions = {}): Promise<LoadBalancer
         return normalizeTable({ services });
       }),
 
-    close: async ({ keep = false } = {}) => {
+    flush: () =>
+      serial(async () => {
+        await send({ cmd: 'FLUSH' });
+        owned.clear();
+        sorries = new Map();
+      }),
+
+    close: async ({ keep = false, all = false } = {}) => {
       await serial(async () => {
-        if (!keep) {
+        if (!keep && all) {
+          await send({ cmd: 'FLUSH' });
+        } else if (!keep) {
           for (const [key, k] of await dump()) {
             if (!owned.has(key)) continue;
             await send({ cmd: 'DEL_SERVICE', service: k.service }).catch((err: unknown) => {

@@ -47,6 +47,8 @@ export const IPVS_CMD = {
   SET_DEST: 6,
   DEL_DEST: 7,
   GET_DEST: 8,
+  /** every service and destination, whoever made them (`ipvsadm -C`) */
+  FLUSH: 17,
 } as const;
 export type IpvsCmd = keyof typeof IPVS_CMD;
 

@@ -249,6 +249,15 @@ export function createNftablesLb(opts: NftablesOptions = {}): LoadBalancer {
         return current ? modelToTable(current) : { services: [] };
       }),
 
+    // vigil's table is the whole of this data plane: nothing else to flush (IPVS, which others
+    // share, is the IPVS driver's), and `all` on close removes what close removes anyway
+    flush: () =>
+      serial(async () => {
+        inSync = undefined;
+        known = undefined;
+        await nft(['-f', '-'], deleteTableScript(table));
+      }),
+
     close: async ({ keep = false } = {}) => {
       await serial(async () => {
         inSync = undefined;

@@ -110,6 +110,16 @@ export interface LoadBalancer {
   apply(table: LbTable): Promise<ApplyResult>;
   /** What the data plane holds now, in the same shape (empty after an external flush). */
   read(): Promise<LbTable>;
-  /** Remove every entry this adapter made, unless `keep` (keepalived's `-I`). Idempotent. */
-  close(opts?: { keep?: boolean }): Promise<void>;
+  /**
+   * Remove every entry this adapter made, unless `keep` (keepalived's `-I`); with `all`, every
+   * entry of the data plane, whoever made it (keepalived's `lvs_flush_on_stop`: IPVS is flushed;
+   * nftables' data plane is vigil's own table, removed either way). Idempotent.
+   */
+  close(opts?: { keep?: boolean; all?: boolean }): Promise<void>;
+  /**
+   * Remove every entry of the data plane, whoever made it (keepalived's `lvs_flush` at start: what
+   * an earlier run left, a `-I` stop or a crash, does not serve until the checks have decided).
+   * IPVS: IPVS_CMD_FLUSH; nftables: vigil's table deleted.
+   */
+  flush(): Promise<void>;
 }

@@ -169,6 +169,33 @@ export function runLbContract(name: string, setup: () => Promise<LbHarness>): vo
       await lb.apply(base);
     });
 
+    it('flush() empties the data plane, entries another adapter left included (lvs_flush)', async () => {
+      await lb.apply(base);
+      const left = await h.create();
+      await left.apply(withService(base, web.match, (s) => ({ ...s, algo: 'rr' })));
+      await left.close({ keep: true });
+      const fresh = await h.create();
+      await fresh.flush();
+      assert.deepEqual(await h.dataplane(), { services: [] });
+      assert.deepEqual(await fresh.read(), { services: [] });
+      // and it goes on working: the next apply starts from the empty data plane
+      assert.deepEqual(kinds((await fresh.apply({ services: [web] })).changes).filter((k) => !k.startsWith('destination')), ['service.added']);
+      assert.deepEqual(await h.dataplane(), normalizeTable({ services: [web] }));
+      await fresh.close();
+      assert.deepEqual(kinds((await lb.apply(base)).changes).filter((k) => !k.startsWith('destination')), ['service.added', 'service.added', 'service.added']);
+      await readBack(base);
+    });
+
+    it('close({ all: true }) removes entries another adapter made as well (lvs_flush_on_stop)', async () => {
+      const fresh = await h.create();
+      await fresh.apply({ services: [dns6] });
+      await fresh.close({ all: true });
+      assert.deepEqual(await h.dataplane(), { services: [] }, 'the entries only `lb` applied are gone too');
+      await assert.rejects(fresh.apply(base), (e: unknown) => e instanceof LbError && e.code === 'CLOSED');
+      await lb.apply(base);
+      await readBack(base);
+    });
+
     it('close() removes everything it made; close({ keep: true }) leaves it', async () => {
       const other = await h.create();
       await other.apply(base);

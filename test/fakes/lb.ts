@@ -39,10 +39,22 @@ export class FakeLoadBalancer implements LoadBalancer {
     return this.store.table;
   }
 
-  async close({ keep = false }: { keep?: boolean } = {}): Promise<void> {
+  async close({ keep = false, all = false }: { keep?: boolean; all?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.closedWith = { keep, all };
     if (!keep) this.store.table = { services: [] };
+  }
+
+  /** how close() was called (the daemon's `-I` and lvs_flush_on_stop reach it) */
+  closedWith: { keep: boolean; all: boolean } | undefined;
+  /** flush() calls (lvs_flush) */
+  flushes = 0;
+
+  async flush(): Promise<void> {
+    this.check();
+    this.flushes++;
+    this.store.table = { services: [] };
   }
 
   /** someone ran `ipvsadm -C` / `nft flush ruleset` */

@@ -3,7 +3,8 @@
 // on their own subnet routed through the director (LVS-NAT), a client (h1). A killed real server
 // leaves the pool within delay_loop × (retry + 1) plus one check and comes back when it answers
 // again; losing the quorum switches to the sorry server; `vigil drain` quiesces a server; the
-// status and the events tell the story.
+// status and the events tell the story. At stop the service goes, or with `-I` stays and serves
+// while no vigil runs, and the next vigil takes it over; lvs_flush empties it at start.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
@@ -67,6 +68,7 @@ describe('virtual server with health checks over nftables', { skip }, () => {
   let lab: Lab;
   let dir: string;
   let director: Daemon;
+  const later: Daemon[] = [];
   const servers = new Map<string, ChildProcess>();
 
   async function serve(host: number, name: string, port: number) {
@@ -112,6 +114,7 @@ describe('virtual server with health checks over nftables', { skip }, () => {
   after(async () => {
     if (skip) return;
     await director?.stop();
+    for (const d of later) await d.stop();
     for (const p of servers.values()) p.kill('SIGKILL');
     await lab.destroy();
     cleanup(dir);
@@ -177,5 +180,46 @@ describe('virtual server with health checks over nftables', { skip }, () => {
     assert.equal(await director.stop(), 0);
     const tables = await lab.exec(2, 'nft', ['list', 'tables']);
     assert.ok(!tables.includes('vigil_lb'), tables);
+  });
+
+  const SERVICE_ADDED = /load balancer \(nftables\): service TCP 10\.99\.0\.100:80 added/;
+  const hasTable = async () => (await lab.exec(2, 'nft', ['list', 'tables'])).includes('vigil_lb');
+  const startDirector = async (conf: string, args: string[] = []) => {
+    const d = startVigil(lab, 2, conf, dir, args);
+    later.push(d);
+    await d.waitFor(/destination 10\.98\.0\.13:80 added|health checks on/, 8000);
+    return d;
+  };
+
+  test('-I: SIGTERM leaves the service serving while no vigil runs; the next vigil takes it over without re-adding it', async () => {
+    const d1 = await startDirector(CONF, ['-I']);
+    await d1.waitFor(SERVICE_ADDED, 8000);
+    // r3 is dead since the quorum test: its check takes it out (retry 1, delay_before_retry 1 s)
+    await d1.waitFor(/Removing service 10\.98\.0\.15:80/, 10_000);
+    assert.equal(await d1.stop(), 0);
+    assert.ok(d1.lines.some((l) => /entries kept \(--dont-release-ipvs\)/.test(l)), 'says it kept them');
+    assert.ok(!d1.lines.some((l) => /Removing service 10\.98\.0\.1[34]:80/.test(l)), 'no omega DOWN for the servers still served');
+    assert.ok(await hasTable(), 'the table stays');
+    assert.deepEqual(Object.keys(await requests(20)).sort(), ['r1', 'r2'], 'served with no vigil running');
+    // the next vigil: its first table is the kept one but for r3 (up until its first check fails)
+    const d2 = startVigil(lab, 2, CONF, dir);
+    later.push(d2);
+    await d2.waitFor(/destination 10\.98\.0\.15:80 added/, 8000);
+    assert.ok(!d2.lines.some((l) => SERVICE_ADDED.test(l)), 'the service was taken over, not added again');
+    assert.equal(await d2.stop(), 0);
+    assert.ok(!(await hasTable()), 'without -I the next stop removes it');
+  });
+
+  test('lvs_flush: what an earlier run left is flushed at start, and the service made anew', async () => {
+    const d1 = await startDirector(CONF, ['-I']);
+    await d1.waitFor(SERVICE_ADDED, 8000);
+    assert.equal(await d1.stop(), 0);
+    assert.ok(await hasTable());
+    const d2 = startVigil(lab, 2, CONF.replace('global_defs {', 'global_defs {\n  lvs_flush'), dir);
+    later.push(d2);
+    await d2.waitFor(/load balancer \(nftables\): flushed at start \(lvs_flush\)/, 8000);
+    await d2.waitFor(SERVICE_ADDED, 8000);
+    assert.equal(await d2.stop(), 0);
+    assert.ok(!(await hasTable()));
   });
 });

@@ -65,6 +65,26 @@ describe('IPVS driver specifics', () => {
     assert.deepEqual([...kernel.services.keys()], ['2 fwmark 99']);
   });
 
+  it('flush() and close({ all: true }) are one IPVS_CMD_FLUSH each, foreign services included (lvs_flush, lvs_flush_on_stop)', async () => {
+    const kernel = new FakeIpvsKernel();
+    const other = await createIpvsLb({ socket: kernel });
+    const foreign: LbService = { ...web([1]), match: { kind: 'fwmark', fwmark: 99 } };
+    await other.apply({ services: [foreign] });
+    const lb = await createIpvsLb({ socket: kernel });
+    await lb.apply({ services: [web([1, 1])] });
+    kernel.log.length = 0;
+    await lb.flush();
+    assert.deepEqual(kernel.log.map((l) => l.cmd), ['FLUSH']);
+    assert.equal(kernel.services.size, 0);
+    // no longer owned: an apply without it does not try to delete it
+    await other.apply({ services: [foreign] });
+    kernel.log.length = 0;
+    assert.deepEqual((await lb.apply({ services: [] })).changes, []);
+    await lb.close({ all: true });
+    assert.deepEqual(kernel.log.filter((l) => !l.cmd.startsWith('GET')).map((l) => l.cmd), ['FLUSH']);
+    assert.equal(kernel.services.size, 0, 'the foreign service went too');
+  });
+
   it('switches to the sorry server by adding it before removing the rest, and back', async () => {
     const kernel = new FakeIpvsKernel();
     const lb = await createIpvsLb({ socket: kernel });

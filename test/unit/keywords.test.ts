@@ -72,9 +72,22 @@ describe('keyword diagnostics', () => {
   test('a repeated single-value keyword warns that it overrides; deprecated and not-acted-on keywords warn', () => {
     const r = parse(`global_defs {\n router_id a\n router_id b\n enable_snmp_vrrp\n lvs_flush_onstop\n}\n`);
     assert.equal(r.config.global.routerId, 'b');
-    assert.deepEqual(codes(r), ['3:2 duplicate-keyword', '4:2 not-acted-on', '5:2 deprecated-keyword', '5:2 not-acted-on']);
+    assert.deepEqual(codes(r), ['3:2 duplicate-keyword', '4:2 not-acted-on', '5:2 deprecated-keyword']);
+    assert.equal(r.config.global.lvsFlushOnStop, 'all');
     assert.equal(r.exitCode, 0);
     assert.deepEqual(r.config.global.other.enable_snmp_vrrp, []);
+  });
+
+  test('lvs_flush, lvs_flush_on_stop [VS]: parsed and acted on; another type is an error', () => {
+    const g = (body: string) => parse(`global_defs {\n${body}\n}\n`);
+    assert.equal(g(' lvs_flush').config.global.lvsFlush, true);
+    assert.equal(g(' router_id x').config.global.lvsFlush, undefined);
+    assert.equal(g(' lvs_flush_on_stop VS').config.global.lvsFlushOnStop, 'vs');
+    assert.equal(g(' lvs_flush_on_stop').config.global.lvsFlushOnStop, 'all');
+    const bad = g(' lvs_flush_on_stop RS');
+    assert.deepEqual(codes(bad, 'error'), ['2:20 invalid-value']);
+    assert.equal(bad.config.global.lvsFlushOnStop, undefined);
+    assert.deepEqual(codes(g(' lvs_flush\n lvs_flush_on_stop VS')), []);
   });
 });
 

@@ -179,3 +179,15 @@ test('a failed apply is an lb.error event; the next change applies everything', 
   await actor.settled();
   assert.deepEqual((await lb.read()).services, []);
 });
+
+test('close({ keep }) leaves the table the checks last decided, a change made the same turn included', async () => {
+  const { config, lb, actor } = setup();
+  const vs = config.virtualServers[0]!;
+  actor.update(vs, 'a', [entry('10.0.1.1', 80, 3), entry('10.0.1.2', 80, 1)]);
+  await actor.settled();
+  // 10.0.1.2 found dead, and the daemon stops in the same turn, before the apply's setImmediate
+  actor.update(vs, 'a', [entry('10.0.1.1', 80, 3)]);
+  await actor.close({ keep: true });
+  assert.deepEqual(lb.closedWith, { keep: true, all: false });
+  assert.deepEqual(lb.store.table.services[0]?.destinations.map((d) => d.address), ['10.0.1.1']);
+});

@@ -1,7 +1,8 @@
 // Reloads and virtual servers (Daemon over fakes): an unchanged virtual server keeps its checkers
 // and state; a changed one restarts from the health its checkers had, so a real server known dead
 // never gets traffic while the new checkers run their first checks; a removed one leaves the
-// data plane; one added to a config without any starts the load balancer.
+// data plane; one added to a config without any starts the load balancer. And the data plane at
+// start and stop: lvs_flush, `vigil run -I` (keepalived's --dont-release-ipvs), lvs_flush_on_stop.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SimulatedClock } from 'xstate';
@@ -28,10 +29,10 @@ ${body}}
 `;
 const conf = (...vss: string[]) => `global_defs {\n  router_id n1\n}\n${vss.join('')}`;
 
-async function start(text: string) {
+async function start(text: string, opts: { lb?: FakeLoadBalancer; lbKeepOnStop?: boolean } = {}) {
   const clock = new SimulatedClock();
   const prober = new FakeProber({ ok: true });
-  const lb = new FakeLoadBalancer();
+  const lb = opts.lb ?? new FakeLoadBalancer();
   const applied: LbTable[] = [];
   const apply = lb.apply.bind(lb);
   lb.apply = async (t) => {
@@ -41,7 +42,7 @@ async function start(text: string) {
   const bus = new Bus('n1', () => clock.now());
   const events: BusEvent[] = [];
   bus.subscribe((e) => events.push(e));
-  const daemon = new Daemon(parse(text).config, { net: createMemoryLan().net('n1', { eth0: ['10.0.0.1'] }), ip: new FakeIpNet(), log: silentLogger(), bus, clock, prober, lb, lbReconcileMs: 0 });
+  const daemon = new Daemon(parse(text).config, { net: createMemoryLan().net('n1', { eth0: ['10.0.0.1'] }), ip: new FakeIpNet(), log: silentLogger(), bus, clock, prober, lb, lbReconcileMs: 0, ...(opts.lbKeepOnStop ? { lbKeepOnStop: true } : {}) });
   await daemon.start();
   const step = async (ms: number) => {
     for (let t = 0; t < ms; t += 50) {
@@ -101,4 +102,48 @@ test('virtual servers added by a reload to a config that had none start the load
   await n.step(2500);
   assert.deepEqual(served([await n.lb.read()]), [['10.0.1.1']]);
   await n.daemon.stop();
+});
+
+const leftover: LbTable = { services: [{ match: { kind: 'fwmark', fwmark: 9 }, family: 4, algo: 'rr', destinations: [{ address: '10.0.9.1', port: 0, weight: 1, kind: 'NAT' }] }] };
+
+test('lvs_flush empties the data plane once, at start, before the first table; a reload does not flush', async () => {
+  const lb = new FakeLoadBalancer({ table: leftover });
+  const flushedBeforeApply: boolean[] = [];
+  const apply = lb.apply.bind(lb);
+  lb.apply = async (t) => (flushedBeforeApply.push(lb.flushes === 1), apply(t));
+  const n = await start(conf(vs('10.0.0.100', rs('10.0.1.1'))).replace('router_id n1', 'router_id n1\n  lvs_flush'), { lb });
+  assert.equal(lb.flushes, 1);
+  assert.ok(flushedBeforeApply.length > 0 && flushedBeforeApply.every(Boolean), 'flushed before any apply');
+  assert.deepEqual(served([await lb.read()]), [['10.0.1.1']]);
+  await n.daemon.reload(parse(conf(vs('10.0.0.100', rs('10.0.1.1') + rs('10.0.1.2'))).replace('router_id n1', 'router_id n1\n  lvs_flush')).config);
+  await n.step(2500);
+  assert.equal(lb.flushes, 1, 'a reload never flushes');
+  await n.daemon.stop();
+  assert.deepEqual(lb.closedWith, { keep: false, all: false });
+});
+
+test('without lvs_flush nothing is flushed', async () => {
+  const lb = new FakeLoadBalancer({ table: leftover });
+  const n = await start(conf(vs('10.0.0.100', rs('10.0.1.1'))), { lb });
+  assert.equal(lb.flushes, 0);
+  await n.daemon.stop();
+});
+
+test('-I (lbKeepOnStop): the entries stay, and no omega DOWN is announced for servers still served', async () => {
+  const n = await start(conf(vs('10.0.0.100', '  omega\n' + rs('10.0.1.1') + rs('10.0.1.2'))), { lbKeepOnStop: true });
+  const before = n.events.length;
+  await n.daemon.stop();
+  assert.deepEqual(n.lb.closedWith, { keep: true, all: false });
+  assert.deepEqual(served([n.lb.store.table]), [['10.0.1.1', '10.0.1.2']], 'still served');
+  const downs = n.events.slice(before).filter((e) => e.type === 'vs.rs' || e.type === 'vs.table');
+  assert.deepEqual(downs.map((e) => e.type), []);
+});
+
+test('without -I, omega announces the DOWNs and the entries go; lvs_flush_on_stop flushes the whole table', async () => {
+  const n = await start(conf(vs('10.0.0.100', '  omega\n' + rs('10.0.1.1'))).replace('router_id n1', 'router_id n1\n  lvs_flush_on_stop'));
+  const before = n.events.length;
+  await n.daemon.stop();
+  assert.deepEqual(n.lb.closedWith, { keep: false, all: true });
+  assert.deepEqual(n.lb.store.table, { services: [] });
+  assert.ok(n.events.slice(before).some((e) => e.type === 'vs.rs'), 'omega: the real server announced DOWN');
 });

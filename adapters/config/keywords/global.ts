@@ -33,6 +33,17 @@ export function defaultGlobal(): GlobalDefs {
 
 type G = GlobalDefs;
 const flag = (set: (g: G, v: boolean) => void): Kw<G> => ({ h: (s, c, g) => set(g, c.bool(s)) });
+/** `lvs_flush_on_stop` flushes the whole IPVS table at stop, `lvs_flush_on_stop VS` only vigil's virtual servers */
+const lvsFlushOnStop: Kw<G> = {
+  h: (s, c, g) => {
+    if (!s.words[1]) {
+      g.lvsFlushOnStop = 'all';
+      return;
+    }
+    if (c.oneOf(s, ['VS'] as const)) g.lvsFlushOnStop = 'vs';
+    c.maxArgs(s, 1);
+  },
+};
 const fifo = (set: (g: G, v: NonNullable<G['notifyFifo']>) => void): Kw<G> => ({
   h: (s, c, g) => { const v = c.script(s); if (v) set(g, v); },
 });
@@ -186,9 +197,10 @@ export const globalDefs = table<G>('global_defs', {
   },
   lvs_sync_daemon: keep(LVS_SYNC),
   lvs_timeouts: keep(),
-  lvs_flush: keep(),
-  lvs_flush_on_stop: keep(),
-  lvs_flush_onstop: { ...keep(), deprecated: 'lvs_flush_on_stop' },
+  // at start (not on reload): the data plane emptied, what an earlier run left included
+  lvs_flush: flag((g, v) => { g.lvsFlush = v; }),
+  lvs_flush_on_stop: lvsFlushOnStop,
+  lvs_flush_onstop: { ...lvsFlushOnStop, deprecated: 'lvs_flush_on_stop' },
   rs_init_notifies: keep(),
   ...Object.fromEntries(
     ['vrrp', 'checker', 'bfd'].flatMap((p) => [
