@@ -13,7 +13,7 @@ import { Bus, type BusEvent } from './bus.js';
 import type { Logger } from './log.js';
 import type { Clock } from './clock.js';
 import { TrackerSet } from './trackers.js';
-import { createProber, type Prober } from '../adapters/checkers/index.js';
+import { createProber, proberOptionsFor, type Prober } from '../adapters/checkers/index.js';
 import type { LoadBalancer } from '../adapters/lb/types.js';
 import { LbActor } from './lb.js';
 import { LvsSet, planLvsReload, unwatchedCheckers, type HealthChecks, type LvsReloadReport } from './lvs.js';
@@ -221,7 +221,7 @@ export class Daemon {
   }
 
   private newProber(config: KeepalivedConfig): Prober {
-    return createProber({ ...(config.global.scriptUser ? { scriptUser: config.global.scriptUser } : {}), trackFiles: config.trackFiles });
+    return createProber(proberOptionsFor(config));
   }
 
   private ensureFirewall(resolved: readonly ResolvedInstance[]) {

@@ -6,7 +6,7 @@
 // table: what it changes is drift (someone ran `ipvsadm -C` or `nft flush ruleset`), repaired
 // and published as such. Data-plane errors are logged and published, and retried on the timer.
 import type { VirtualServer, VirtualServerGroup } from '../adapters/config/model.js';
-import { kindOf, lbFlagsOf, persistenceOf } from '../adapters/lb/config.js';
+import { kindOf, lbFlagsOf, persistenceOf, sorryKindOf } from '../adapters/lb/config.js';
 import { familyOf } from '../adapters/lb/table.js';
 import type { LbAlgo, LbChange, LbDestination, LbService, LbTable, LoadBalancer } from '../adapters/lb/types.js';
 import { LB_ALGOS } from '../adapters/lb/types.js';
@@ -40,7 +40,7 @@ export function servicesOf(vs: VirtualServer, groups: readonly VirtualServerGrou
   };
   const sorry = (family: 4 | 6) =>
     vs.sorryServer && fam(vs.sorryServer.address) === family
-      ? { sorry: { address: vs.sorryServer.address, port: vs.sorryServer.port ?? vs.port ?? 0, kind: kindOf(vs) } }
+      ? { sorry: { address: vs.sorryServer.address, port: vs.sorryServer.port ?? vs.port ?? 0, kind: sorryKindOf(vs) } }
       : {};
   if (vs.kind === 'fwmark') {
     const family = vs.family ?? 4;

@@ -8,7 +8,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { AnyActorRef } from 'xstate';
 import type { KeepalivedConfig } from '../adapters/config/model.js';
-import { createProber } from '../adapters/checkers/index.js';
+import { createProber, proberOptionsFor } from '../adapters/checkers/index.js';
 import { loadPacketAddon } from '../adapters/ip/packet.js';
 import { Bus, type BusEvent } from './bus.js';
 import { LvsSet, type LvsLog, type VirtualServerStatus } from './lvs.js';
@@ -114,7 +114,7 @@ bus.subscribe((e) => {
   if (e.kind === 'vs' || e.type === 'checker.state') markStatus();
 });
 
-const prober = createProber({ ...(data.config.global.scriptUser ? { scriptUser: data.config.global.scriptUser } : {}), trackFiles: data.config.trackFiles });
+const prober = createProber(proberOptionsFor(data.config));
 const lvs = new LvsSet(data.config, {
   bus,
   log,

@@ -13,11 +13,12 @@ cd "$root"
 # nftables (the load balancer testable without IPVS), tcpdump/arping (namespace tests),
 # keepalived (interop and benchmarks), iproute2 (VIPs), ipvsadm (IPVS driver), ping (VIP reachability),
 # tshark (decodes our packets as a third party would), haproxy (the checker benchmark's baseline),
-# chromium (the dashboard's browser tests, driven by playwright-core).
+# chromium (the dashboard's browser tests, driven by playwright-core), openssl (certificates made
+# at test time for SSL_GET).
 need=()
 for pair in nats-server:nats-server nft:nftables tcpdump:tcpdump arping:arping \
             keepalived:keepalived ip:iproute2 ipvsadm:ipvsadm ping:iputils-ping tshark:tshark \
-            haproxy:haproxy chromium:chromium; do
+            haproxy:haproxy chromium:chromium openssl:openssl; do
   cmd=${pair%%:*} pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || [[ -x /usr/sbin/$cmd ]] || need+=("$pkg")
 done

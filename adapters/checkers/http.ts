@@ -58,7 +58,7 @@ export interface HttpRequest extends LocalBind {
   /** default '1.0', keepalived's */
   readonly protocol?: HttpProtocol;
   /** SSL_GET */
-  readonly tls?: { readonly servername?: string; readonly compliant?: boolean };
+  readonly tls?: { readonly servername?: string; readonly compliant?: boolean; readonly secureContext?: tls.SecureContext };
 }
 
 export interface HttpResponse {
@@ -114,7 +114,7 @@ export function httpFetch(req: HttpRequest, opts: FetchOptions): Promise<Outcome
       if (!req.tls) { exchange(s, sock, req, opts); return; }
       s.wait('in the TLS handshake');
       const servername = req.tls.servername && !isIP(req.tls.servername) ? req.tls.servername : undefined;
-      const secure = tls.connect({ socket: sock, rejectUnauthorized: false, ...(servername ? { servername } : {}) });
+      const secure = tls.connect({ socket: sock, rejectUnauthorized: false, ...(servername ? { servername } : {}), ...(req.tls.secureContext ? { secureContext: req.tls.secureContext } : {}) });
       release(); // closing the TLS socket closes the TCP one
       s.defer(() => (req.tls?.compliant ? closeNotify(secure) : secure.destroy()));
       secure.on('error', (err) => s.fail(`TLS: ${err.message}`));
@@ -237,7 +237,8 @@ export function judgeUrl(url: UrlSpec, r: HttpResponse): string | undefined {
   return undefined;
 }
 
-export async function probeHttp(checker: HttpChecker, target: ProbeTarget, opts: ProbeOptions): Promise<ProbeResult> {
+/** `secureContext`: SSL_GET's, from the `SSL { }` block (ssl.ts) */
+export async function probeHttp(checker: HttpChecker, target: ProbeTarget, opts: ProbeOptions, secureContext?: tls.SecureContext): Promise<ProbeResult> {
   return toResult(await scoped<Verdict>(opts, async (s) => {
     const dst: Destination = destination(checker, target);
     if (!requirePort(s, dst)) return;
@@ -258,6 +259,7 @@ export async function probeHttp(checker: HttpChecker, target: ProbeTarget, opts:
           tls: {
             ...(checker.enableSni && (checker.sniName ?? vhost) ? { servername: (checker.sniName ?? vhost) as string } : {}),
             ...(checker.tlsCompliant ? { compliant: true } : {}),
+            ...(secureContext ? { secureContext } : {}),
           },
         } : {}),
       }, { ...opts, keepBody: url.regex !== undefined ? REGEX_BODY_LIMIT : 0 });

@@ -4,7 +4,7 @@
 // ICMP socket per family; only MISC_CHECK runs a process, through the given script runner.
 // TCP_CHECK and plain HTTP_GET run in the packet addon's probe engine when it is built (native.ts):
 // no JavaScript per check, and a steady checker's scheduled checks are watched there.
-import type { Checker, TrackFile } from '../config/model.js';
+import type { Checker, KeepalivedConfig, SslContextSpec, TrackFile } from '../config/model.js';
 import { createScriptRunner, type ScriptRunner } from '../exec/script.js';
 import { DnsSockets, probeDns } from './dns.js';
 import { FileChecks } from './file.js';
@@ -16,6 +16,7 @@ import { probeSmtp } from './smtp.js';
 import { probeTcp } from './tcp.js';
 import type { Prober, ProbeResult } from './types.js';
 import { probeUdp } from './udp.js';
+import { loadSslContext, type SslContextResult } from './ssl.js';
 
 export type { DynamicWeight, Prober, ProbeOptions, ProbeResult, ProbeTarget, WatchOptions } from './types.js';
 // for an actor that applies track_file changes as watchTrackFile reports them, as keepalived does
@@ -33,6 +34,17 @@ export interface ProberOptions {
    * loaded when the addon is built and VIGIL_NATIVE_PROBES is not 0); false: the JavaScript probes only.
    */
   readonly native?: NativeProbes | false;
+  /** the `SSL { }` block: SSL_GET's client certificate (read on the first SSL_GET) */
+  readonly ssl?: SslContextSpec;
+}
+
+/** What a config gives the prober (the daemon's and the checks thread's alike). */
+export function proberOptionsFor(config: KeepalivedConfig): ProberOptions {
+  return {
+    ...(config.global.scriptUser ? { scriptUser: config.global.scriptUser } : {}),
+    trackFiles: config.trackFiles,
+    ...(config.ssl ? { ssl: config.ssl } : {}),
+  };
 }
 
 /** keepalived's timeout for a checker's probe: misc_timeout (else delay_loop) for MISC_CHECK, connect_timeout for the others. */
@@ -48,6 +60,8 @@ export function createProber(opts: ProberOptions = {}): Prober {
   const files = new FileChecks(opts.trackFiles ?? []);
   let own: ScriptRunner | undefined; // created on the first MISC_CHECK when none is given
   const native = opts.native === undefined ? loadProbeEngine() : opts.native || undefined;
+  let ssl: SslContextResult | undefined;
+  const sslContext = () => (ssl ??= opts.ssl ? loadSslContext(opts.ssl) : undefined);
   const misc = () => ({ scripts: opts.scripts ?? (own ??= createScriptRunner()), ...(opts.scriptUser ? { scriptUser: opts.scriptUser } : {}) });
   return {
     probe(checker, target, o): Promise<ProbeResult> {
@@ -55,7 +69,12 @@ export function createProber(opts: ProberOptions = {}): Prober {
       if (fast) return fast;
       switch (checker.type) {
         case 'TCP_CHECK': return probeTcp(checker, target, o);
-        case 'HTTP_GET': case 'SSL_GET': return probeHttp(checker, target, o);
+        case 'HTTP_GET': return probeHttp(checker, target, o);
+        case 'SSL_GET': {
+          const ctx = sslContext();
+          if (ctx && !ctx.ok) return Promise.resolve({ ok: false, detail: `SSL ${ctx.keyword}: ${ctx.message}`, latencyMs: 0 });
+          return probeHttp(checker, target, o, ctx?.context);
+        }
         case 'SMTP_CHECK': return probeSmtp(checker, target, o);
         case 'DNS_CHECK': return probeDns(checker, target, o, dns);
         case 'UDP_CHECK': return probeUdp(checker, target, o);

@@ -46,6 +46,7 @@ export function check(cfg: KeepalivedConfig, d: Diagnostics, opts: CheckOptions 
   checkInstances(cfg, d, opts);
   checkReferences(cfg, d);
   checkVirtualServers(cfg, d, opts.host);
+  checkSsl(cfg, d, opts.host);
   if (opts.host) checkScripts(cfg, d, opts.host);
 }
 
@@ -283,6 +284,21 @@ function checkVirtualServers(cfg: KeepalivedConfig, d: Diagnostics, host?: HostI
     }
     if (vs.quorum > 1 && total < vs.quorum) d.warning('quorum-unreachable', `quorum ${vs.quorum} is more than the total weight ${total} of all real servers: the virtual server can never be up`, vs.loc);
   }
+}
+
+/** the SSL { } block: complete, and loadable as SSL_GET will load it (keepalived's checker exits on it) */
+function checkSsl(cfg: KeepalivedConfig, d: Diagnostics, host?: HostInfo): void {
+  const ssl = cfg.ssl;
+  if (!ssl) return;
+  const used = cfg.virtualServers.some((vs) => vs.realServers.some((rs) => rs.checkers.some((ck) => ck.type === 'SSL_GET')));
+  // an SSL_GET would fail every check with a context that cannot be made; unused, it is only a warning
+  const report = (keyword: 'ca' | 'certificate' | 'key', message: string) =>
+    d[used ? 'error' : 'warning']('ssl-context', `SSL ${keyword}: ${message}`, ssl.locs[keyword] ?? ssl.loc, used ? 'every SSL_GET would fail with this context' : undefined);
+  if (ssl.password !== undefined && ssl.key === undefined) d.warning('ssl-password-unused', "SSL: 'password' has no 'key' to decrypt", ssl.locs.password ?? ssl.loc);
+  if (ssl.key !== undefined && ssl.certificate === undefined) return report('key', 'a key without a certificate: add certificate FILE');
+  if (ssl.certificate !== undefined && ssl.key === undefined) return report('certificate', 'a certificate without its key: add key FILE');
+  const bad = host?.sslContext?.(ssl);
+  if (bad) report(bad.keyword, bad.message);
 }
 
 function checkChecker(ck: Checker, d: Diagnostics): void {

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { loadSslContext, type SslFiles } from '../checkers/ssl.js';
 
 export interface ScriptStat {
   readonly isFile: boolean;
@@ -23,9 +24,15 @@ export interface HostInfo {
   which(cmd: string): string | undefined;
   /** whether the kernel has IPVS (the default load balancer); undefined: unknown */
   hasIpvs?(): boolean | undefined;
+  /** load the `SSL { }` block's context as SSL_GET will; what is wrong with it, or undefined */
+  sslContext?(spec: SslFiles): { keyword: 'ca' | 'certificate' | 'key'; message: string } | undefined;
 }
 
 export const nodeHost: HostInfo = {
+  sslContext(spec) {
+    const r = loadSslContext(spec);
+    return r.ok ? undefined : { keyword: r.keyword, message: r.message };
+  },
   hasIpvs() {
     // loaded, or loadable on demand as the IPVS driver's first netlink call would do
     if (fs.existsSync('/proc/net/ip_vs')) return true;

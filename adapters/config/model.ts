@@ -132,6 +132,22 @@ export interface VrrpScript {
   initFail: boolean;
 }
 
+/**
+ * The `SSL { }` block: SSL_GET's client side. `certificate` (a PEM chain) and `key` (PEM, with
+ * `password` when encrypted) present a client certificate to servers that ask for one; `ca` is
+ * loaded as keepalived loads it, but the server's certificate is not verified (keepalived sets no
+ * verify mode either).
+ */
+export interface SslContextSpec {
+  readonly loc: Loc;
+  ca?: string;
+  certificate?: string;
+  key?: string;
+  password?: string;
+  /** where each file was named, for the checks' errors */
+  readonly locs: { ca?: Loc; certificate?: Loc; key?: Loc; password?: Loc };
+}
+
 export interface TrackFile {
   readonly loc: Loc;
   readonly name: string;
@@ -376,6 +392,8 @@ export interface VirtualServer {
   quorumUp?: ScriptSpec;
   quorumDown?: ScriptSpec;
   sorryServer?: { address: string; port?: number; loc: Loc };
+  /** sorry_server_lvs_method: the sorry server's forwarding method (default: the virtual server's lb_kind) */
+  sorryServerLvsMethod?: 'NAT' | 'DR' | 'TUN';
   sorryServerInhibit: boolean;
   delayLoopMs: number;
   connectTimeoutMs?: number;
@@ -404,6 +422,8 @@ export interface KeepalivedConfig {
   readonly staticRules: RouteSpec[];
   readonly virtualServerGroups: VirtualServerGroup[];
   readonly virtualServers: VirtualServer[];
+  /** The `SSL { }` block (absent: SSL_GET presents no client certificate) */
+  readonly ssl?: SslContextSpec;
   /** Top-level keywords and blocks vigil parses but does not act on (bfd_instance, garp_group, ...). */
   readonly other: { keyword: string; name?: string; loc: Loc }[];
 }

@@ -33,6 +33,11 @@ export function persistenceOf(vs: VirtualServer, family: LbFamily): LbPersistenc
   return prefix === undefined || prefix < 1 || prefix > (family === 4 ? 32 : 128) ? undefined : { timeoutS: vs.persistenceTimeoutS, prefix };
 }
 
+/** The sorry server's forwarding method: sorry_server_lvs_method, else its virtual server's. */
+export function sorryKindOf(vs: VirtualServer): LbKind {
+  return vs.sorryServerLvsMethod ?? vs.lbKind;
+}
+
 /** A real server's forwarding method: its own `lvs_method`, else its virtual server's. */
 export function kindOf(vs: VirtualServer, rs?: RealServer): LbKind {
   const own = rs?.lvsMethod?.split(/\s+/)[0]?.toUpperCase();
@@ -42,7 +47,7 @@ export function kindOf(vs: VirtualServer, rs?: RealServer): LbKind {
 /** Why the nftables driver cannot run this virtual server, one sentence each (none: it can). */
 export function nftablesProblems(vs: VirtualServer): string[] {
   const out: string[] = [];
-  const kinds = new Set([kindOf(vs), ...vs.realServers.map((rs) => kindOf(vs, rs))]);
+  const kinds = new Set([kindOf(vs), ...vs.realServers.map((rs) => kindOf(vs, rs)), ...(vs.sorryServer ? [sorryKindOf(vs)] : [])]);
   for (const k of ['DR', 'TUN'] as const) {
     if (kinds.has(k)) out.push(`lb_kind ${k} needs kernel IPVS; the nftables driver does NAT only`);
   }

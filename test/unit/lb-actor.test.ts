@@ -61,6 +61,9 @@ test('services from the config: persistence, sorry server, groups expanded to th
   const [vs, group] = config.virtualServers;
   const s = servicesOf(vs!);
   assert.deepEqual(s, [{ match: { kind: 'address', address: '10.0.0.100', port: 80, protocol: 'TCP' }, family: 4, algo: 'wrr', persistence: { timeoutS: 300 }, sorry: { address: '10.0.1.9', port: 8080, kind: 'NAT' } }]);
+  // sorry_server_lvs_method: the sorry server's own forwarding method
+  assert.deepEqual(servicesOf({ ...vs!, lbKind: 'DR', sorryServerLvsMethod: 'NAT' })[0]?.sorry, { address: '10.0.1.9', port: 8080, kind: 'NAT' });
+  assert.deepEqual(servicesOf({ ...vs!, lbKind: 'DR' })[0]?.sorry, { address: '10.0.1.9', port: 8080, kind: 'DR' });
   const g = servicesOf(group!, config.virtualServerGroups).map((x) => x.match);
   assert.deepEqual(g, [
     { kind: 'address', address: '10.0.0.101', port: 443, protocol: 'TCP' },

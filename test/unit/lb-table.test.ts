@@ -181,6 +181,8 @@ virtual_server 10.0.0.200 {
     const [web, marked, all] = vss();
     assert.deepEqual(nftablesProblems(web!), ['lb_kind DR needs kernel IPVS; the nftables driver does NAT only', 'uthreshold/lthreshold need kernel IPVS']);
     assert.deepEqual(nftablesProblems(marked!), []);
+    // a NAT virtual server whose sorry server is reached by DR (sorry_server_lvs_method)
+    assert.deepEqual(nftablesProblems({ ...marked!, sorryServer: { address: '10.0.9.9', loc: marked!.loc }, sorryServerLvsMethod: 'DR' }).filter((p) => p.startsWith('lb_kind')), ['lb_kind DR needs kernel IPVS; the nftables driver does NAT only']);
     assert.deepEqual(nftablesProblems(all!), [
       'one-packet scheduling (ops) needs kernel IPVS',
       'a virtual server without a port (all ports) needs kernel IPVS; use a fwmark virtual server',

@@ -364,7 +364,7 @@ export const virtualServer = table<VS>('virtual_server', {
     },
   },
   sorry_server_inhibit: vsFlag((t, v) => { t.sorryServerInhibit = v; }),
-  sorry_server_lvs_method: keep('the sorry server uses the virtual server\'s forwarding method'),
+  sorry_server_lvs_method: { h: (s, c, t) => { const v = c.oneOf(s, ['NAT', 'DR', 'TUN'] as const, 1, true); if (v) t.sorryServerLvsMethod = v; c.maxArgs(s, 1); } },
   inhibit_on_failure: vsFlag((t, v) => { t.inhibitOnFailure = v; }),
   weight: { h: (s, c, t) => { const v = c.int(s, 0, 65535); if (v !== undefined) t.weight = v; } },
   ...timing<VS>(),

@@ -1,5 +1,5 @@
 // Top-level keywords and blocks (keepalived's root keyword table).
-import type { KeepalivedConfig, SyncGroup, TrackFile, TrackProcess, VirtualServerGroup } from '../model.js';
+import type { KeepalivedConfig, SslContextSpec, SyncGroup, TrackFile, TrackProcess, VirtualServerGroup } from '../model.js';
 import { type Ctx, type Kw, runBlock, table } from '../schema.js';
 import type { Stmt } from '../tree.js';
 import { emptyTrackers, parseAddress, parseRoute } from './common.js';
@@ -33,6 +33,23 @@ function other(reason: string, block?: 'required' | 'optional'): Kw<Root> {
     h: (s, _c, r) => { r.other.push({ keyword: s.keyword, loc: s.loc, ...(s.words[1] ? { name: s.words[1].text } : {}) }); },
   };
 }
+
+/** `SSL { ca F; certificate F; key F; password P }` (keepalived's check_parser.c) */
+const sslFile = (k: 'ca' | 'certificate' | 'key' | 'password', what: string): Kw<SslContextSpec> => ({
+  h: (s, c, t) => {
+    const w = c.arg(s, 1, what);
+    if (!w) return;
+    t[k] = w.text;
+    t.locs[k] = w.loc;
+    c.maxArgs(s, 1);
+  },
+});
+const ssl = table<SslContextSpec>('SSL', {
+  ca: sslFile('ca', 'a CA file (PEM)'),
+  certificate: sslFile('certificate', 'a certificate chain file (PEM)'),
+  key: sslFile('key', 'a private key file (PEM)'),
+  password: sslFile('password', "the private key's password"),
+});
 
 export const root = table<Root>('the top level', {
   global_defs: { block: 'required', multi: true, h: (s, c, r) => runBlock(s.block ?? [], globalDefs, r.global, c, 'global_defs') },
@@ -126,7 +143,14 @@ export const root = table<Root>('the top level', {
   interface_up_down_delays: other('interface up/down debouncing is not implemented yet', 'required'),
   garp_group: other('GARP rate groups are not implemented yet', 'required'),
   bfd_instance: other('BFD is not implemented', 'required'),
-  SSL: other('SSL_GET uses the system trust store; client certificates are not implemented yet', 'required'),
+  SSL: {
+    block: 'required',
+    h: (s, c, r) => {
+      const t: SslContextSpec = { loc: s.loc, locs: {} };
+      runBlock(s.block ?? [], ssl, t, c, 'SSL');
+      r.ssl = t;
+    },
+  },
   net_namespace: other('run vigil inside the namespace instead (ip netns exec)'),
   net_namespace_ipvs: other('run vigil inside the namespace instead (ip netns exec)'),
   namespace_with_ipsets: other('ipsets are not used by vigil'),
