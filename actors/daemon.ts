@@ -147,8 +147,31 @@ export class Daemon {
         (err: Error) => this.ports.log.warn({ err }, `load balancer (${this.ports.lb!.driver}): lvs_flush failed: ${err.message}`),
       );
     }
+    await this.lvsTimeouts(undefined, this.config);
     this.startLvs(this.config);
     this.bus.publish('daemon', this.bus.node, 'daemon.started', this.lifecycle());
+  }
+
+  /** lvs_timeouts, set at start and when a reload changes them (removed: the values found put back) */
+  private async lvsTimeouts(prev: KeepalivedConfig | undefined, next: KeepalivedConfig): Promise<void> {
+    const lb = this.ports.lb;
+    const of = (c: KeepalivedConfig | undefined) => {
+      const t = c?.virtualServers.length ? c.global.lvsTimeouts : undefined;
+      return t && { ...(t.tcp ? { tcp: t.tcp } : {}), ...(t.tcpFin ? { tcpFin: t.tcpFin } : {}), ...(t.udp ? { udp: t.udp } : {}) };
+    };
+    const want = of(next);
+    const had = of(prev);
+    if (!lb || JSON.stringify(want) === JSON.stringify(had)) return;
+    const { log } = this.ports;
+    if (!lb.setTimeouts) {
+      if (want) log.warn(`lvs_timeouts: the ${lb.driver} load balancer has no IPVS timeouts; its connections follow conntrack's`);
+      return;
+    }
+    const what = want ? Object.entries(want).map(([k, v]) => `${k} ${v} s`).join(', ') : 'the values found at start';
+    await lb.setTimeouts(want).then(
+      () => log.info(`load balancer (${lb.driver}): connection timeouts ${what} (lvs_timeouts)`),
+      (err: Error) => log.warn({ err }, `load balancer (${lb.driver}): cannot set the connection timeouts: ${err.message}`),
+    );
   }
 
   /** virtual servers and their checkers; ha_suspend follows the VRRP states on the bus */
@@ -413,6 +436,7 @@ export class Daemon {
       }
     }
 
+    await this.lvsTimeouts(prev, next);
     if (this.lvs) {
       if (this.lb) this.lb.groups = next.virtualServerGroups;
       report.virtualServers = this.checksToThread(prev, next) ?? this.lvs.reload(next, (name) => this.lb?.remove(name));

@@ -261,6 +261,9 @@ function checkVirtualServers(cfg: KeepalivedConfig, d: Diagnostics, host?: HostI
       }
     }
   }
+  if (nft && cfg.global.lvsTimeouts && cfg.virtualServers.length) {
+    d.warning('nftables-unsupported', 'lvs_timeouts sets kernel IPVS timeouts: with the nftables load balancer it has no effect (its connections follow conntrack\'s timeouts)', cfg.global.lvsTimeouts.loc);
+  }
   const seen = new Map<string, Loc>();
   const groups = new Map(cfg.virtualServerGroups.map((g) => [g.name, g]));
   for (const vs of cfg.virtualServers) {

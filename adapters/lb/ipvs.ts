@@ -29,7 +29,7 @@ import {
   type NlMessage,
 } from './genl.js';
 import { openGenlSocket } from './genlSocket.js';
-import { decodeDest, decodeService, encodeIpvsRequest, IPVS_GENL_NAME, type IpvsRequest, type IpvsService } from './ipvsCodec.js';
+import { decodeDest, decodeService, decodeTimeouts, encodeIpvsRequest, IPVS_GENL_NAME, type IpvsRequest, type IpvsService, type IpvsTimeouts } from './ipvsCodec.js';
 import { activeSorry, destinationKey, diffTables, normalizeTable, serviceKey } from './table.js';
 import type { ApplyResult, LbChange, LbDestination, LbService, LbTable, LoadBalancer } from './types.js';
 
@@ -157,6 +157,8 @@ export async function createIpvsLb(opts: IpvsOptions = {}): Promise<LoadBalancer
   /** the sorry server last applied per service, to recognise it among the kernel's destinations */
   let sorries = new Map<string, NonNullable<LbService['sorry']>>();
   let closed = false;
+  /** the kernel's timeouts before vigil first set them, put back by setTimeouts(undefined) and close() */
+  let timeoutsFound: IpvsTimeouts | undefined;
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(f: () => Promise<T>): Promise<T> => {
     const next = queue.then(() => {
@@ -287,6 +289,23 @@ export async function createIpvsLb(opts: IpvsOptions = {}): Promise<LoadBalancer
         return normalizeTable({ services });
       }),
 
+    setTimeouts: (t) =>
+      serial(async () => {
+        if (!t) {
+          if (timeoutsFound) await send({ cmd: 'SET_CONFIG', timeouts: timeoutsFound });
+          timeoutsFound = undefined;
+          return;
+        }
+        if (!timeoutsFound) {
+          const [m] = await send({ cmd: 'GET_CONFIG' });
+          const found = m ? decodeTimeouts(m) : undefined;
+          if (!found?.ok) throw new LbError('NETLINK', `GET_CONFIG: ${found ? found.error.message : 'no reply'}`);
+          timeoutsFound = found.value;
+        }
+        const was = timeoutsFound;
+        await send({ cmd: 'SET_CONFIG', timeouts: { tcp: t.tcp ?? was.tcp, tcpFin: t.tcpFin ?? was.tcpFin, udp: t.udp ?? was.udp } });
+      }),
+
     flush: () =>
       serial(async () => {
         await send({ cmd: 'FLUSH' });
@@ -307,6 +326,7 @@ export async function createIpvsLb(opts: IpvsOptions = {}): Promise<LoadBalancer
             });
           }
         }
+        if (!keep && timeoutsFound) await send({ cmd: 'SET_CONFIG', timeouts: timeoutsFound });
         closed = true;
         if (!opts.socket) socket.close();
       }).catch((err: unknown) => {

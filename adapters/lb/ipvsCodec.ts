@@ -47,6 +47,10 @@ export const IPVS_CMD = {
   SET_DEST: 6,
   DEL_DEST: 7,
   GET_DEST: 8,
+  /** the connection timeouts (`ipvsadm --set`); 0 leaves one as it is */
+  SET_CONFIG: 12,
+  /** the connection timeouts now; answered with one SET_CONFIG message */
+  GET_CONFIG: 13,
   /** every service and destination, whoever made them (`ipvsadm -C`) */
   FLUSH: 17,
 } as const;
@@ -54,6 +58,15 @@ export type IpvsCmd = keyof typeof IPVS_CMD;
 
 const CMD_ATTR_SERVICE = 1;
 const CMD_ATTR_DEST = 2;
+/** top-level u32 seconds of SET_CONFIG / GET_CONFIG (IPVS_CMD_ATTR_TIMEOUT_*) */
+const CMD_ATTR_TIMEOUT = { tcp: 4, tcpFin: 5, udp: 6 } as const;
+
+/** IPVS connection timeouts in seconds (keepalived's lvs_timeouts tcp / tcpfin / udp) */
+export interface IpvsTimeouts {
+  readonly tcp: number;
+  readonly tcpFin: number;
+  readonly udp: number;
+}
 
 const SVC_ATTR = { AF: 1, PROTOCOL: 2, ADDR: 3, PORT: 4, FWMARK: 5, SCHED_NAME: 6, FLAGS: 7, TIMEOUT: 8, NETMASK: 9 } as const;
 const DEST_ATTR = { ADDR: 1, PORT: 2, FWD_METHOD: 3, WEIGHT: 4, U_THRESH: 5, L_THRESH: 6, ADDR_FAMILY: 11 } as const;
@@ -136,6 +149,8 @@ export interface IpvsRequest {
   readonly cmd: IpvsCmd;
   readonly service?: IpvsService;
   readonly dest?: LbDestination;
+  /** SET_CONFIG: a 0 leaves that timeout as it is */
+  readonly timeouts?: IpvsTimeouts;
 }
 
 /**
@@ -149,6 +164,9 @@ export function encodeIpvsRequest(family: number, seq: number, r: IpvsRequest): 
   const attrs: Uint8Array[] = [];
   if (r.service) attrs.push(encodeService(r.service, serviceFull));
   if (r.dest && r.service) attrs.push(encodeDest(r.dest, r.service.family, full));
+  if (r.cmd === 'SET_CONFIG' && r.timeouts) {
+    for (const k of ['tcp', 'tcpFin', 'udp'] as const) attrs.push(u32(CMD_ATTR_TIMEOUT[k], r.timeouts[k]));
+  }
   return encodeRequest({
     family,
     cmd: IPVS_CMD[r.cmd],
@@ -229,4 +247,13 @@ export function decodeDest(m: NlMessage, serviceFamily: LbFamily): Decoded<LbDes
     ok: true,
     value: { address, port, weight, kind, ...(upper ? { upperThreshold: upper } : {}), ...(lower ? { lowerThreshold: lower } : {}) },
   };
+}
+
+/** The GET_CONFIG answer: the kernel's timeouts now. */
+export function decodeTimeouts(m: NlMessage): Decoded<IpvsTimeouts> {
+  const g = decodeGenl(m);
+  if (!g.ok) return g;
+  const [tcp, tcpFin, udp] = (['tcp', 'tcpFin', 'udp'] as const).map((k) => readU32(g.value.attrs.get(CMD_ATTR_TIMEOUT[k])));
+  if (tcp === undefined || tcpFin === undefined || udp === undefined) return fail('MISSING_ATTRIBUTE', 'IPVS timeouts missing');
+  return { ok: true, value: { tcp, tcpFin, udp } };
 }

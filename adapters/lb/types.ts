@@ -122,4 +122,17 @@ export interface LoadBalancer {
    * IPVS: IPVS_CMD_FLUSH; nftables: vigil's table deleted.
    */
   flush(): Promise<void>;
+  /**
+   * The data plane's connection timeouts (keepalived's lvs_timeouts; seconds, absent: the value
+   * found before vigil first set them). `undefined` puts back what was found; so does close(),
+   * unless `keep`. IPVS only: the nftables driver's connections follow conntrack's own timeouts.
+   */
+  setTimeouts?(t: LbTimeouts | undefined): Promise<void>;
+}
+
+/** keepalived's `lvs_timeouts tcp S tcpfin S udp S` */
+export interface LbTimeouts {
+  readonly tcp?: number;
+  readonly tcpFin?: number;
+  readonly udp?: number;
 }

@@ -26,7 +26,7 @@ const EINVAL = 22, EEXIST = 17, ESRCH = 3, ENOENT = 2, EOPNOTSUPP = 95;
 const NLM_F_DUMP = 0x300;
 const NLM_F_MULTI = 2;
 
-const CMD = { NEW_SERVICE: 1, SET_SERVICE: 2, DEL_SERVICE: 3, GET_SERVICE: 4, NEW_DEST: 5, SET_DEST: 6, DEL_DEST: 7, GET_DEST: 8, FLUSH: 17 } as const;
+const CMD = { NEW_SERVICE: 1, SET_SERVICE: 2, DEL_SERVICE: 3, GET_SERVICE: 4, NEW_DEST: 5, SET_DEST: 6, DEL_DEST: 7, GET_DEST: 8, SET_CONFIG: 12, GET_CONFIG: 13, FLUSH: 17 } as const;
 const CMD_NAMES = Object.fromEntries(Object.entries(CMD).map(([k, v]) => [v, k])) as Record<number, string>;
 const SVC_ATTR = { AF: 1, PROTOCOL: 2, ADDR: 3, PORT: 4, FWMARK: 5, SCHED_NAME: 6, FLAGS: 7, TIMEOUT: 8, NETMASK: 9, STATS: 10 };
 const DEST_ATTR = { ADDR: 1, PORT: 2, FWD_METHOD: 3, WEIGHT: 4, U_THRESH: 5, L_THRESH: 6, ACTIVE_CONNS: 7, INACT_CONNS: 8, PERSIST_CONNS: 9, STATS: 10, ADDR_FAMILY: 11 };
@@ -66,6 +66,8 @@ export class FakeIpvsKernel implements GenlSocket {
   readonly services = new Map<string, Service>();
   /** ip_vs loaded */
   present = true;
+  /** the connection timeouts, seconds (the kernel's defaults) */
+  readonly timeouts = { tcp: 900, tcpFin: 120, udp: 300 };
   /** the next IPVS request of this command fails with this errno */
   failNext: { cmd: string; errno: number } | undefined;
   closed = false;
@@ -98,6 +100,19 @@ export class FakeIpvsKernel implements GenlSocket {
     if (cmd === CMD.GET_SERVICE) {
       if ((m.flags & NLM_F_DUMP) !== NLM_F_DUMP) return ack(EOPNOTSUPP);
       return [...[...this.services.values()].map((s) => nlmsg(FAKE_IPVS_FAMILY, NLM_F_MULTI, m.seq, genl(CMD.NEW_SERVICE, 1, this.fillService(s)))), nldone(m.seq)];
+    }
+    if (cmd === CMD.GET_CONFIG) {
+      // ip_vs_genl_get_cmd: one IPVS_CMD_SET_CONFIG message with the three timeouts, then the ACK
+      const t = this.timeouts;
+      return [nlmsg(FAKE_IPVS_FAMILY, 0, m.seq, genl(CMD.SET_CONFIG, 1, [...nla(4, le32(t.tcp)), ...nla(5, le32(t.tcpFin)), ...nla(6, le32(t.udp))])), ...ack(0)];
+    }
+    if (cmd === CMD.SET_CONFIG) {
+      // ip_vs_set_timeout: a zero (or absent) value leaves that timeout as it is
+      const v = (a: number) => u32le(attrs.get(a)) ?? 0;
+      if (v(4)) this.timeouts.tcp = v(4);
+      if (v(5)) this.timeouts.tcpFin = v(5);
+      if (v(6)) this.timeouts.udp = v(6);
+      return ack(0);
     }
     if (cmd === CMD.FLUSH) {
       // ip_vs_genl_set_cmd: ip_vs_flush(), no attributes needed

@@ -109,5 +109,29 @@ if (skip) {
         },
       };
     });
+
+    describe('lvs_timeouts on the real kernel, in a namespace', () => {
+      let tlab: Lab;
+      let ts: AgentGenlSocket;
+      const read = async () => /Timeout \(tcp tcpfin udp\): (\d+) (\d+) (\d+)/.exec(await sh('ip', ['netns', 'exec', tlab.ns(1), 'ipvsadm', '-L', '--timeout']))?.slice(1).map(Number);
+      before(async () => {
+        tlab = await Lab.create({ hosts: 1, tag: 'ipvst' });
+        ts = await AgentGenlSocket.start(tlab, 1);
+      });
+      after(async () => {
+        ts?.close();
+        await tlab?.destroy();
+      });
+
+      it('sets what is given, keeps the rest, and close() puts back what was found', async () => {
+        const found = await read();
+        assert.ok(found, 'ipvsadm -L --timeout answers');
+        const lb = await createIpvsLb({ socket: ts });
+        await lb.setTimeouts!({ tcp: 7200, udp: 61 });
+        assert.deepEqual(await read(), [7200, found[1], 61]);
+        await lb.close();
+        assert.deepEqual(await read(), found);
+      });
+    });
   }
 }

@@ -42,6 +42,13 @@ test('no lb_driver on a host without IPVS: a warning; with IPVS or unknown: noth
   assert.deepEqual(codes(parse(conf('  lb_driver ipvs\n'))).filter((c) => c.includes('nftables')), []);
 });
 
+test('lvs_timeouts with the nftables load balancer: a warning at the keyword (it has no effect there); with IPVS: nothing', () => {
+  const r = parse(conf('  lb_driver nftables\n  lvs_timeouts tcp 7200\n', 'NAT'));
+  assert.deepEqual(codes(r, 'warning').filter((c) => c.includes('nftables')), ['3:3 nftables-unsupported']);
+  assert.match(r.diagnostics.find((d) => d.code === 'nftables-unsupported')!.message, /lvs_timeouts .* no effect/);
+  assert.deepEqual(codes(parse(conf('  lb_driver ipvs\n  lvs_timeouts tcp 7200\n'))).filter((c) => c.includes('nftables')), []);
+});
+
 test('checker options vigil cannot honour are warned about where they are', () => {
   const r = parse(conf('', 'NAT'));
   assert.deepEqual(codes(r, 'warning').filter((c) => c.includes('checker-unsupported')), ['9:5 checker-unsupported', '15:5 checker-unsupported']);

@@ -85,6 +85,26 @@ describe('IPVS driver specifics', () => {
     assert.equal(kernel.services.size, 0, 'the foreign service went too');
   });
 
+  it('lvs_timeouts: GET_CONFIG once for what was there, SET_CONFIG with absent values from it; put back on undefined and on close', async () => {
+    const kernel = new FakeIpvsKernel();
+    kernel.timeouts.udp = 60; // an operator's earlier `ipvsadm --set`
+    const lb = await createIpvsLb({ socket: kernel });
+    await lb.setTimeouts!({ tcp: 7200, tcpFin: 30 });
+    assert.deepEqual({ ...kernel.timeouts }, { tcp: 7200, tcpFin: 30, udp: 60 });
+    await lb.setTimeouts!({ udp: 10 }); // a reload: tcp and tcpfin no longer set, so back to what was found
+    assert.deepEqual({ ...kernel.timeouts }, { tcp: 900, tcpFin: 120, udp: 10 });
+    assert.deepEqual(kernel.log.map((l) => l.cmd), ['GET_CONFIG', 'SET_CONFIG', 'SET_CONFIG']);
+    await lb.setTimeouts!(undefined);
+    assert.deepEqual({ ...kernel.timeouts }, { tcp: 900, tcpFin: 120, udp: 60 });
+    await lb.setTimeouts!({ tcp: 100 });
+    await lb.close();
+    assert.deepEqual({ ...kernel.timeouts }, { tcp: 900, tcpFin: 120, udp: 60 }, 'close puts them back');
+    const kept = await createIpvsLb({ socket: kernel });
+    await kept.setTimeouts!({ tcp: 100 });
+    await kept.close({ keep: true });
+    assert.equal(kernel.timeouts.tcp, 100, '-I leaves them');
+  });
+
   it('switches to the sorry server by adding it before removing the rest, and back', async () => {
     const kernel = new FakeIpvsKernel();
     const lb = await createIpvsLb({ socket: kernel });

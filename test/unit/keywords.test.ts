@@ -78,6 +78,18 @@ describe('keyword diagnostics', () => {
     assert.deepEqual(r.config.global.other.enable_snmp_vrrp, []);
   });
 
+  test('lvs_timeouts tcp S tcpfin S udp S, each 0..31 days; at least one; unknown names and missing values are errors', () => {
+    const g = (body: string) => parse(`global_defs {\n${body}\n}\n`);
+    const ok = g(' lvs_timeouts tcp 7200 tcpfin 30 udp 60');
+    assert.deepEqual(codes(ok), []);
+    const { loc: _loc, ...t } = ok.config.global.lvsTimeouts!;
+    assert.deepEqual(t, { tcp: 7200, tcpFin: 30, udp: 60 });
+    assert.deepEqual(codes(g(' lvs_timeouts'), 'error'), ['2:2 missing-value']);
+    assert.deepEqual(codes(g(' lvs_timeouts tcp'), 'error'), ['2:15 missing-value']);
+    assert.deepEqual(codes(g(' lvs_timeouts tpc 10'), 'error'), ['2:15 invalid-value']);
+    assert.deepEqual(codes(g(' lvs_timeouts udp 2678401'), 'error'), ['2:19 out-of-range']);
+  });
+
   test('lvs_flush, lvs_flush_on_stop [VS]: parsed and acted on; another type is an error', () => {
     const g = (body: string) => parse(`global_defs {\n${body}\n}\n`);
     assert.equal(g(' lvs_flush').config.global.lvsFlush, true);

@@ -147,3 +147,15 @@ test('without -I, omega announces the DOWNs and the entries go; lvs_flush_on_sto
   assert.deepEqual(n.lb.store.table, { services: [] });
   assert.ok(n.events.slice(before).some((e) => e.type === 'vs.rs'), 'omega: the real server announced DOWN');
 });
+
+test('lvs_timeouts: set at start, again only when a reload changes them, put back when a reload removes them', async () => {
+  const withTimeouts = (t: string) => conf(vs('10.0.0.100', rs('10.0.1.1'))).replace('router_id n1', `router_id n1\n  ${t}`);
+  const n = await start(withTimeouts('lvs_timeouts tcp 7200 udp 60'));
+  assert.deepEqual(n.lb.timeoutCalls, [{ tcp: 7200, udp: 60 }]);
+  await n.daemon.reload(parse(withTimeouts('lvs_timeouts udp 60 tcp 7200')).config);
+  assert.equal(n.lb.timeoutCalls.length, 1, 'unchanged: not set again');
+  await n.daemon.reload(parse(withTimeouts('lvs_timeouts tcp 900')).config);
+  await n.daemon.reload(parse(conf(vs('10.0.0.100', rs('10.0.1.1')))).config);
+  assert.deepEqual(n.lb.timeoutCalls, [{ tcp: 7200, udp: 60 }, { tcp: 900 }, undefined]);
+  await n.daemon.stop();
+});

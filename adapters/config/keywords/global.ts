@@ -1,7 +1,7 @@
 // global_defs (keepalived/core/global_parser.c).
 import type { GlobalDefs } from '../model.js';
 import type { Loc } from '../diagnostics.js';
-import { type Ctx, type Kw, table } from '../schema.js';
+import { type Ctx, type Kw, suggest, table } from '../schema.js';
 import { keep } from './common.js';
 
 export function defaultGlobal(): GlobalDefs {
@@ -196,7 +196,30 @@ export const globalDefs = table<G>('global_defs', {
     h: (s, c, g) => { const w = c.arg(s, 1, 'a credentials file (user, then password; mode 0600)'); if (w) g.vigil.smtpAuthFile = w.text; c.maxArgs(s, 1); },
   },
   lvs_sync_daemon: keep(LVS_SYNC),
-  lvs_timeouts: keep(),
+  // lvs_timeouts [tcp S] [tcpfin S] [udp S] (keepalived: 0..31 days; 0 leaves one as it is)
+  lvs_timeouts: {
+    h: (s, c, g) => {
+      const names = { tcp: 'tcp', tcpfin: 'tcpFin', udp: 'udp' } as const;
+      const t: { tcp?: number; tcpFin?: number; udp?: number } = {};
+      if (s.words.length < 2) c.diags.error('missing-value', "'lvs_timeouts' needs at least one of tcp S, tcpfin S, udp S", s.loc);
+      for (let i = 1; i < s.words.length; i += 2) {
+        const w = s.words[i]!;
+        const k = names[w.text.toLowerCase() as keyof typeof names];
+        if (!k) {
+          c.diags.error('invalid-value', `'lvs_timeouts': '${w.text}' is not one of tcp|tcpfin|udp`, w.loc, ((h) => (h ? `did you mean '${h}'?` : undefined))(suggest(w.text, Object.keys(names))));
+          continue;
+        }
+        const v = s.words[i + 1];
+        if (!v) {
+          c.diags.error('missing-value', `'lvs_timeouts ${w.text}' needs a time in seconds`, w.loc);
+          break;
+        }
+        const n = c.intWord(v, 0, 86400 * 31, `lvs_timeouts ${w.text}`);
+        if (n) t[k] = n;
+      }
+      if (Object.keys(t).length) g.lvsTimeouts = { ...t, loc: s.loc };
+    },
+  },
   // at start (not on reload): the data plane emptied, what an earlier run left included
   lvs_flush: flag((g, v) => { g.lvsFlush = v; }),
   lvs_flush_on_stop: lvsFlushOnStop,
