@@ -406,14 +406,27 @@ export async function run(args: readonly string[]): Promise<number> {
   });
   process.on('SIGUSR1', () => void dumpState(control, g, log));
   process.on('SIGUSR2', () => void dumpStats(control, g, log));
+  // startup_script and shutdown_script (global_defs), each waited for up to its timeout
+  let scripts: import('../../adapters/exec/script.js').ScriptRunner | undefined;
+  const lifecycle = async (which: 'startup' | 'shutdown', gd: typeof g, signal?: AbortSignal) => {
+    if (!(which === 'startup' ? gd.startupScript : gd.shutdownScript)) return;
+    scripts ??= (await import('../../adapters/exec/script.js')).createScriptRunner();
+    await (await import('../lifecycle-scripts.js')).runLifecycleScript(which, gd, scripts, log, signal);
+  };
+  const startup = new AbortController();
+  let stopRequested = false;
   const stopped = new Promise<number>((resolve) => {
     const stop = (sig: string) => {
       log.info(`Received ${sig}, stopping`);
       notifier.stopping(`stopping on ${sig}`);
+      stopRequested = true;
+      startup.abort(); // a startup script still running is terminated; nothing starts after it
       daemon
         .stop()
         // before the journal closes: the notifier still publishes (STOP scripts, owed mails)
         .then(() => notifications.close())
+        // every instance and checker has stopped: keepalived's shutdown_script runs now
+        .then(() => lifecycle('shutdown', daemon.config.global))
         .then(() => httpServer?.close())
         .then(() => dashboard?.close())
         .then(() => {
@@ -435,6 +448,13 @@ export async function run(args: readonly string[]): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  await lifecycle('startup', g, startup.signal);
+  if (stopRequested) {
+    const code = await stopped;
+    notifier.close();
+    clearInterval(keepAlive);
+    return code;
+  }
   try {
     await daemon.start();
   } catch (err) {

@@ -93,7 +93,11 @@ export interface GlobalDefs {
   lvsNotifyFifo?: ScriptSpec;
   lvsNotifyFifoScript?: ScriptSpec;
   startupScript?: ScriptSpec;
+  /** startup_script_timeout, 1..1000 s (absent: 10, keepalived's) */
+  startupScriptTimeoutS?: number;
   shutdownScript?: ScriptSpec;
+  /** shutdown_script_timeout, 1..1000 s (absent: 10) */
+  shutdownScriptTimeoutS?: number;
   stateDumpFile?: string;
   statsDumpFile?: string;
   jsonDumpFile?: string;

@@ -97,6 +97,38 @@ describe('vigil run in namespaces', { skip }, () => {
     await stopAll();
   });
 
+  test('startup_script runs before any instance starts and is waited for; shutdown_script after every instance has stopped', async () => {
+    const { readFileSync } = await import('node:fs');
+    const out = `${dir}/lifecycle.log`;
+    const global = `  startup_script "/bin/sh -c 'echo startup >> ${out}; sleep 0.4; echo startup-done >> ${out}'"\n  shutdown_script "/bin/sh -c 'echo shutdown >> ${out}'"\n`;
+    const text = conf({ priority: 150 }).replace('global_defs {\n', `global_defs {\n${global}`);
+    const d = startVigil(lab, 1, text, dir);
+    running.push(d);
+    await d.waitFor(/Entering MASTER STATE/, 5000);
+    const at = (re: RegExp) => d.lines.findIndex((l) => re.test(l));
+    assert.ok(at(/Running startup script/) >= 0 && at(/startup script succeeded/) > at(/Running startup script/), d.lines.join('\n'));
+    assert.ok(at(/Starting VRRP/) > at(/startup script succeeded/), 'no instance starts before the startup script is done');
+    assert.deepEqual(readFileSync(out, 'utf8').split('\n').filter(Boolean), ['startup', 'startup-done']);
+    assert.equal(await d.stop('SIGTERM'), 0);
+    assert.ok(at(/Running shutdown script/) > at(/^Stopped$/), 'the shutdown script runs once the instances have stopped');
+    assert.ok(at(/shutdown script succeeded/) > at(/Running shutdown script/));
+    assert.deepEqual(readFileSync(out, 'utf8').split('\n').filter(Boolean), ['startup', 'startup-done', 'shutdown']);
+    await stopAll();
+  });
+
+  test('startup_script_timeout: a startup script that hangs is terminated and vigil starts anyway', async () => {
+    const text = conf({ priority: 150 }).replace('global_defs {\n', `global_defs {\n  startup_script "/bin/sleep 30"\n  startup_script_timeout 1\n`);
+    const d = startVigil(lab, 1, text, dir);
+    running.push(d);
+    const t0 = Date.now();
+    await d.waitFor(/startup script timed out after 1 s \(startup_script_timeout\) and was terminated/, 5000);
+    await d.waitFor(/Entering MASTER STATE/, 5000);
+    assert.ok(Date.now() - t0 >= 900, 'waited for the timeout');
+    const ps = await lab.exec(1, 'ps', ['-eo', 'args']).catch(() => '');
+    assert.ok(!/^\/bin\/sleep 30$/m.test(ps), 'the script is gone');
+    await stopAll();
+  });
+
   test('nopreempt: the returning higher-priority node stays BACKUP', async () => {
     const b = vigil(2, { priority: 100, extra: '  nopreempt\n' });
     await b.waitFor(/Entering MASTER STATE/, 3000);
