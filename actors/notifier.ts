@@ -422,7 +422,26 @@ export class NotifierActor {
       this.currentTransport();
       this.outbox.retryNow();
     }
-    void this.syncFifos();
+    void this.syncFifos().then(() => this.statesOnReload(r));
+  }
+
+  /**
+   * fifo_write_vrrp_states_on_reload (vrrp_scheduler.c vrrp_init_state): the groups and instances
+   * the reload did not start again are written to the VRRP FIFOs with the state they kept (the
+   * others announce their own), so a FIFO reader that restarted with the reload knows every state.
+   */
+  private statesOnReload(r: ReloadReport): void {
+    if (!this.idx().config.global.fifoWriteVrrpStatesOnReload || this.closed) return;
+    const fresh = new Set([...r.added, ...r.replaced]);
+    const freshGroups = new Set([...r.syncGroups.added, ...r.syncGroups.replaced]);
+    for (const name of this.idx().groups.keys()) {
+      const st = this.groupStates.get(name)?.state;
+      if (!freshGroups.has(name) && st && NOTIFY_STATES.has(st)) this.fifoWrite('vrrp', vrrpFifoLine(true, name, st as NotifyState, 0));
+    }
+    for (const name of this.idx().instances.keys()) {
+      const st = this.instances.get(name);
+      if (!fresh.has(name) && st?.state && NOTIFY_STATES.has(st.state)) this.fifoWrite('vrrp', vrrpFifoLine(false, name, st.state as NotifyState, st.priority));
+    }
   }
 
   private release(name: string, how: 'stop' | 'deleted' | 'replaced'): void {

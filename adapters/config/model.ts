@@ -92,6 +92,8 @@ export interface GlobalDefs {
   vrrpNotifyFifoScript?: ScriptSpec;
   lvsNotifyFifo?: ScriptSpec;
   lvsNotifyFifoScript?: ScriptSpec;
+  /** fifo_write_vrrp_states_on_reload: after a reload, every instance and sync group whose state it kept is written to the VRRP FIFOs */
+  fifoWriteVrrpStatesOnReload?: boolean;
   startupScript?: ScriptSpec;
   /** startup_script_timeout, 1..1000 s (absent: 10, keepalived's) */
   startupScriptTimeoutS?: number;

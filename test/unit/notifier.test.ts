@@ -367,6 +367,32 @@ describe('VRRP notifications', () => {
     await t.notifier.close();
   });
 
+  test('fifo_write_vrrp_states_on_reload: the states a reload kept are written to the VRRP FIFOs (only with it)', async () => {
+    for (const on of [true, false]) {
+      const t = await setup(on ? { extra: 'fifo_write_vrrp_states_on_reload' } : {});
+      t.vrrp('VI_1', 'INIT', 'BACKUP', { cause: 'startup' });
+      t.vrrp('VI_1', 'BACKUP', 'MASTER', { priority: 120 });
+      t.vrrp('VI_2', 'INIT', 'BACKUP', { cause: 'startup' });
+      t.vrrp('VI_A', 'INIT', 'BACKUP', { cause: 'startup' });
+      t.group('G1', 'INIT', 'BACKUP');
+      await tick();
+      const before = t.fifos.lines('/run/vrrp.fifo').length;
+      // VI_2 replaced: it announces its own state; VI_1, VI_A and G1 kept theirs
+      t.publish('daemon', 'lb1', 'daemon.reloaded', {
+        added: [], removed: [], replaced: ['VI_2'], changed: [], unchanged: 3,
+        syncGroups: { added: [], removed: [], replaced: [] }, virtualServers: { added: [], removed: [], replaced: [], unchanged: 1 },
+        trackers: 'kept', durationMs: 1,
+      });
+      await until('fifo', () => !on || t.fifos.lines('/run/vrrp.fifo').length > before);
+      await tick();
+      const after = t.fifos.lines('/run/vrrp.fifo').slice(before);
+      assert.deepEqual(after, on ? ['GROUP "G1" BACKUP 0\n', 'INSTANCE "VI_1" MASTER 120\n', 'INSTANCE "VI_A" BACKUP 100\n'] : []);
+      assert.deepEqual(t.fifos.lines('/run/all.fifo').slice(before), after, 'notify_fifo too');
+      assert.deepEqual(t.fifos.lines('/run/lvs.fifo'), []);
+      await t.notifier.close();
+    }
+  });
+
   test('reload without notify_deleted: FAULT, the old way (and nothing when already in FAULT)', async () => {
     const t = await setup();
     t.setConfig(CONFIG.replace('EXTRA', '').replace('notify_deleted /bin/deleted', ''));

@@ -118,7 +118,7 @@ export const globalDefs = table<G>('global_defs', {
   lvs_notify_fifo: fifo((g, v) => { g.lvsNotifyFifo = v; }),
   lvs_notify_fifo_script: fifo((g, v) => { g.lvsNotifyFifoScript = v; }),
   vrrp_notify_priority_changes: flag((g, v) => { g.vrrpNotifyPriorityChanges = v; }),
-  fifo_write_vrrp_states_on_reload: keep(),
+  fifo_write_vrrp_states_on_reload: flag((g, v) => { g.fifoWriteVrrpStatesOnReload = v; }),
   vrrp_mcast_group4: { h: (s, c, g) => { const a = c.ip(c.arg(s), s.keyword); if (a) g.vrrpMcastGroup4 = a.address; } },
   vrrp_mcast_group6: { h: (s, c, g) => { const a = c.ip(c.arg(s), s.keyword); if (a) g.vrrpMcastGroup6 = a.address; } },
   vrrp_version: { h: (s, c, g) => { const v = c.int(s, 2, 3); if (v === 2 || v === 3) g.vrrpVersion = v; } },
