@@ -300,7 +300,9 @@ export class LvsSet implements HealthChecks {
   private startVs(vs: VirtualServer, carry?: ReadonlyMap<string, boolean>, sliced = false): void {
     const { bus, log, clock } = this.ports;
     const name = virtualServerName(vs);
-    const base = virtualServerInput(vs);
+    // rs_init_notifies: the servers alive at start announce themselves (keepalived's init_service_rs),
+    // not those of a virtual server a reload restarted from its checkers' health (they were announced)
+    const base = virtualServerInput(vs, { initNotifies: !carry && this.config.global.rsInitNotifies === true });
     const vsInput = carry
       ? { ...base, realServers: base.realServers.map((rs) => ({ ...rs, checkers: rs.checkers.map((c) => (carry.has(c.id) ? { ...c, alpha: !carry.get(c.id) } : c)) })) }
       : base;

@@ -159,3 +159,18 @@ test('lvs_timeouts: set at start, again only when a reload changes them, put bac
   assert.deepEqual(n.lb.timeoutCalls, [{ tcp: 7200, udp: 60 }, { tcp: 900 }, undefined]);
   await n.daemon.stop();
 });
+
+test('rs_init_notifies: the real servers alive at start are announced UP (vs.rs, initial); a reload that restarts their virtual server does not announce them again', async () => {
+  const text = (extra: string) => conf(vs('10.0.0.100', rs('10.0.1.1') + rs('10.0.1.2'))).replace('router_id n1', `router_id n1\n  ${extra}`);
+  const initialUps = (events: BusEvent[]) => events.filter((e) => e.type === 'vs.rs' && e.data.initial === true && e.data.state === 'up').map((e) => String(e.data.rs)).sort();
+  const off = await start(text('router_id n1'));
+  assert.deepEqual(initialUps(off.events), []);
+  await off.daemon.stop();
+  const n = await start(text('rs_init_notifies'));
+  assert.deepEqual(initialUps(n.events), ['10.0.1.1:80', '10.0.1.2:80']);
+  const before = n.events.length;
+  await n.daemon.reload(parse(text('rs_init_notifies').replace('delay_loop 1', 'delay_loop 2')).config);
+  await n.step(2500);
+  assert.deepEqual(initialUps(n.events.slice(before)), [], 'a replaced virtual server is not announced again');
+  await n.daemon.stop();
+});

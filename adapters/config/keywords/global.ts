@@ -224,7 +224,7 @@ export const globalDefs = table<G>('global_defs', {
   lvs_flush: flag((g, v) => { g.lvsFlush = v; }),
   lvs_flush_on_stop: lvsFlushOnStop,
   lvs_flush_onstop: { ...lvsFlushOnStop, deprecated: 'lvs_flush_on_stop' },
-  rs_init_notifies: keep(),
+  rs_init_notifies: flag((g, v) => { g.rsInitNotifies = v; }),
   ...Object.fromEntries(
     ['vrrp', 'checker', 'bfd'].flatMap((p) => [
       [`${p}_priority`, keep<G>(TUNING)], [`${p}_no_swap`, keep<G>(TUNING)], [`${p}_rt_priority`, keep<G>(TUNING)],
