@@ -324,7 +324,7 @@ export class LvsSet implements HealthChecks {
           const target = probeTarget(vs, rs);
           const timeoutMs = probeTimeoutMs(ck);
           const warmup = ck.resolved?.warmupMs ?? 0;
-          const fresh = checkerInput(vs, rs, index, { warmupOffsetMs: Math.floor((this.ports.random ?? Math.random)() * warmup) });
+          const fresh = checkerInput(vs, rs, index, { warmupOffsetMs: Math.floor((this.ports.random ?? Math.random)() * warmup), logAllFailures: this.config.global.checkerLogAllFailures === true });
           const carried = carry?.has(fresh.id) ? { ...fresh, alpha: !carry.get(fresh.id) } : fresh;
           const input = this.ports.prober.canWatch?.(ck, target) ? { ...carried, watch: true } : carried;
           this.probes.set(input.id, { checker: ck, target, timeoutMs });
@@ -337,6 +337,11 @@ export class LvsSet implements HealthChecks {
           });
           c.on('*', (e: CheckerEmitted) => {
             if (e.type === 'checker.activity') return;
+            if (e.type === 'checker.attempt-failed') {
+              // keepalived: "TCP connection to [10.0.0.1]:tcp:80 failed." while the server is still up
+              log.info({ checker: e.checker, attempt: e.attempt, detail: e.detail }, `${e.checker}: check failed${e.detail ? ` (${e.detail})` : ''}, attempt ${e.attempt}`);
+              return;
+            }
             if (e.type === 'checker.state') {
               // keepalived: "TCP connection to [10.0.0.1]:tcp:80 success." / "... failed after 3 retries."
               if (e.to !== e.from || e.first) log.info({ checker: e.checker, from: e.from, to: e.to, cause: e.cause, detail: e.detail }, `${e.checker}: ${e.to === 'up' ? 'UP' : 'DOWN'} (${e.cause})`);

@@ -66,6 +66,8 @@ export interface CheckerInput {
   readonly paused?: boolean;
   /** the wiring's `watch` actor can run this checker's steady checks (see Watching above) */
   readonly watch?: boolean;
+  /** log_all_failures (or global checker_log_all_failures): each failed attempt while UP is emitted */
+  readonly logAllFailures?: boolean;
 }
 
 /**
@@ -136,7 +138,9 @@ export type CheckerEmitted =
       latencyMs: number | null;
     }
   | { type: 'checker.weight'; checker: string; from: DynamicWeight; to: DynamicWeight }
-  | { type: 'checker.activity'; checker: string; active: boolean };
+  | { type: 'checker.activity'; checker: string; active: boolean }
+  /** log_all_failures: an attempt failed while UP without deciding anything yet (a retry or a fall count follows) */
+  | { type: 'checker.attempt-failed'; checker: string; attempt: number; detail: string | null };
 
 /** keepalived's checker fields (checker_t): is_up, has_run, retry_it; plus the rise/fall counts. */
 interface Health {
@@ -252,6 +256,12 @@ export const checkerMachine = setup({
       const to = decide(context, resultOf(event)).health.weight;
       if (!sameWeight(to, context.health.weight)) enqueue.emit({ type: 'checker.weight', checker: context.id, from: context.health.weight, to });
     }),
+    // keepalived logs each failure while the checker is up when log_all_failures is set
+    failedAttempt: enqueueActions(({ context, event, enqueue }) => {
+      const r = resultOf(event);
+      if (!context.logAllFailures || r.ok || !context.health.up) return;
+      enqueue.emit({ type: 'checker.attempt-failed', checker: context.id, attempt: attemptOf(context.health), detail: r.detail ?? null });
+    }),
     timedOut: raise({ type: 'check.result' as const, ok: false, detail: 'timeout' }),
     probeFailed: raise(({ event }) => ({
       type: 'check.result' as const, ok: false,
@@ -308,7 +318,7 @@ export const checkerMachine = setup({
               on: {
                 'check.result': [
                   { guard: and(['attempting', 'goesDown']), target: 'down', actions: ['announce', 'reweigh', 'apply'] },
-                  { guard: 'attempting', actions: ['reweigh', 'apply'] },
+                  { guard: 'attempting', actions: ['failedAttempt', 'reweigh', 'apply'] },
                 ],
               },
             },

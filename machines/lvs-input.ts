@@ -72,7 +72,7 @@ export function virtualServerInput(vs: VirtualServer, opts: { initNotifies?: boo
  * which knows how long its probe may take in total (see CheckerInput.probeTimeoutMs).
  * Throws on a config that did not go through the checker (no resolved timings): a bug.
  */
-export function checkerInput(vs: VirtualServer, rs: RealServer, index: number, opts: { warmupOffsetMs?: number } = {}): CheckerInput {
+export function checkerInput(vs: VirtualServer, rs: RealServer, index: number, opts: { warmupOffsetMs?: number; logAllFailures?: boolean } = {}): CheckerInput {
   const ck = rs.checkers[index];
   const id = checkerId(vs, rs, index);
   if (!ck?.resolved) throw new Error(`checker ${id}: no resolved timings (the configuration was not checked)`);
@@ -83,5 +83,7 @@ export function checkerInput(vs: VirtualServer, rs: RealServer, index: number, o
     ...(opts.warmupOffsetMs !== undefined ? { warmupOffsetMs: opts.warmupOffsetMs } : {}),
     // ha_suspend: checkers start suspended, the virtual server resumes them on VRRP master
     ...(vs.haSuspend ? { paused: true } : {}),
+    // the checker's own log_all_failures, else global_defs checker_log_all_failures
+    ...((ck.logAllFailures ?? opts.logAllFailures) ? { logAllFailures: true } : {}),
   };
 }

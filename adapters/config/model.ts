@@ -92,6 +92,8 @@ export interface GlobalDefs {
   vrrpNotifyFifoScript?: ScriptSpec;
   lvsNotifyFifo?: ScriptSpec;
   lvsNotifyFifoScript?: ScriptSpec;
+  /** checker_log_all_failures: every failed check of an UP checker is logged (a checker's log_all_failures overrides) */
+  checkerLogAllFailures?: boolean;
   /** rs_init_notifies: notify_up (and the FIFO's RS line) for each real server alive at start */
   rsInitNotifies?: boolean;
   /** fifo_write_vrrp_states_on_reload: after a reload, every instance and sync group whose state it kept is written to the VRRP FIFOs */

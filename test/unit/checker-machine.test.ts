@@ -377,3 +377,22 @@ test('stop cancels the attempt in flight and ends the actor; nothing is emitted 
   assert.deepEqual(t.errors, []);
 });
 
+
+describe('log_all_failures', () => {
+  const attempts = (t: T) => t.emitted.filter((e) => e.type === 'checker.attempt-failed').map((e) => e.type === 'checker.attempt-failed' && [e.attempt, e.detail]);
+
+  test('each failed attempt while UP is emitted (not the one that decides DOWN); none once DOWN; none without it', () => {
+    const t = start({ logAllFailures: true });
+    t.fake.current.reply(OK); // the first result decides on its own: up, then failures are retried
+    probeTimes(t, 30_000, FAIL);
+    // attempts 1 and 2 fail and are retried; attempt 3 takes the checker DOWN (announced as checker.state)
+    assert.deepEqual(attempts(t), [[1, 'connection refused'], [2, 'connection refused']]);
+    assert.equal(t.health(), 'down');
+    assert.equal(t.states().length, 1);
+    const quiet = start();
+    quiet.fake.current.reply(OK);
+    probeTimes(quiet, 30_000, FAIL);
+    assert.deepEqual(attempts(quiet), []);
+    assert.equal(quiet.health(), 'down');
+  });
+});

@@ -382,6 +382,11 @@ describe('from the configuration', () => {
       id: '10.0.0.100:80/tcp 10.0.0.1:80 MISC_CHECK#0', connectTimeoutMs: 5000, retry: 0, delayBeforeRetryMs: 1000, delayLoopMs: 10_000,
       warmupMs: 10_000, alpha: false, rise: 2, fall: 3, paused: true,
     });
+    // log_all_failures: the checker's own, else global checker_log_all_failures
+    assert.equal(checkerInput(vs, vs.realServers[0]!, 0, { logAllFailures: true }).logAllFailures, true);
+    const own = parse(`virtual_server 10.0.0.100 80 {\n real_server 10.0.0.1 80 {\n  TCP_CHECK {\n   log_all_failures off\n  }\n  TCP_CHECK {\n   log_all_failures\n  }\n }\n}\n`).config.virtualServers[0]!;
+    assert.equal(checkerInput(own, own.realServers[0]!, 0, { logAllFailures: true }).logAllFailures, undefined);
+    assert.equal(checkerInput(own, own.realServers[0]!, 1).logAllFailures, true);
   });
 
   test('names: IPv6 in brackets, fwmark and group services, servers without port', () => {

@@ -94,7 +94,7 @@ export const globalDefs = table<G>('global_defs', {
   smtp_alert_checker: flag((g, v) => { g.smtpAlertChecker = v; }),
   no_email_faults: flag((g, v) => { g.noEmailFaults = v; }),
   no_checker_emails: flag((g, v) => { g.noCheckerEmails = v; }),
-  checker_log_all_failures: keep(),
+  checker_log_all_failures: flag((g, v) => { g.checkerLogAllFailures = v; }),
   script_user: {
     h: (s, c, g) => {
       const u = c.arg(s, 1, 'a user name');
