@@ -149,7 +149,46 @@ export class Daemon {
     }
     await this.lvsTimeouts(undefined, this.config);
     this.startLvs(this.config);
+    // lvs_sync_daemon follows its instance: backup from the start, master while it is MASTER
+    this.bus.subscribe((e) => {
+      if (e.type === 'vrrp.state' && e.name === this.config.global.lvsSyncDaemon?.instance) this.syncDaemon(String((e.data as { to?: string }).to));
+    });
+    this.syncDaemon();
     this.bus.publish('daemon', this.bus.node, 'daemon.started', this.lifecycle());
+  }
+
+  private syncd: { role: string; key: string } | undefined;
+
+  /**
+   * lvs_sync_daemon: IPVS's connection-sync daemon as master while its instance is MASTER, backup
+   * otherwise (keepalived's vrrp.c: ipvs_syncd_master / _backup). `state`: the instance's, from
+   * its vrrp.state event (default: as it is now). The stop is close()'s (kept with -I).
+   */
+  private syncDaemon(state?: string): void {
+    const lb = this.ports.lb;
+    const s = this.config.global.lvsSyncDaemon;
+    const inst = s?.instance ? this.instances.get(s.instance) : undefined;
+    if (!lb || !s || !inst || this.stopping) return;
+    const { log } = this.ports;
+    if (!lb.syncDaemon) {
+      if (!this.syncd) log.warn(`lvs_sync_daemon: the ${lb.driver} load balancer has no IPVS sync daemon; ignored`);
+      this.syncd = { role: 'none', key: '' };
+      return;
+    }
+    const now = state ?? inst.state();
+    if (now === 'STOP') return;
+    const role = now === 'MASTER' ? 'master' : 'backup';
+    const d = {
+      ifname: s.ifname, syncId: s.syncId ?? inst.resolved.input.vrid,
+      ...(s.maxlen ? { maxlen: s.maxlen } : {}), ...(s.port ? { port: s.port } : {}), ...(s.ttl ? { ttl: s.ttl } : {}), ...(s.group ? { group: s.group } : {}),
+    };
+    const key = JSON.stringify(d);
+    if (this.syncd?.role === role && this.syncd.key === key) return;
+    this.syncd = { role, key };
+    void lb.syncDaemon(role, d).then(
+      () => log.info(`IPVS sync daemon: ${role} on ${d.ifname}, sync id ${d.syncId} (lvs_sync_daemon, ${s.instance} ${now})`),
+      (err: Error) => log.warn({ err }, `IPVS sync daemon: cannot start it as ${role}: ${err.message}`),
+    );
   }
 
   /** lvs_timeouts, set at start and when a reload changes them (removed: the values found put back) */
@@ -437,6 +476,7 @@ export class Daemon {
     }
 
     await this.lvsTimeouts(prev, next);
+    this.syncDaemon();
     if (this.lvs) {
       if (this.lb) this.lb.groups = next.virtualServerGroups;
       report.virtualServers = this.checksToThread(prev, next) ?? this.lvs.reload(next, (name) => this.lb?.remove(name));

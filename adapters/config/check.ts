@@ -47,6 +47,7 @@ export function check(cfg: KeepalivedConfig, d: Diagnostics, opts: CheckOptions 
   checkReferences(cfg, d);
   checkVirtualServers(cfg, d, opts.host);
   checkSsl(cfg, d, opts.host);
+  checkSyncDaemon(cfg, d, opts.host);
   if (opts.host) checkScripts(cfg, d, opts.host);
 }
 
@@ -287,6 +288,20 @@ function checkVirtualServers(cfg: KeepalivedConfig, d: Diagnostics, host?: HostI
     }
     if (vs.quorum > 1 && total < vs.quorum) d.warning('quorum-unreachable', `quorum ${vs.quorum} is more than the total weight ${total} of all real servers: the virtual server can never be up`, vs.loc);
   }
+}
+
+/** lvs_sync_daemon: its VRRP instance exists (its state decides master or backup); IPVS only */
+function checkSyncDaemon(cfg: KeepalivedConfig, d: Diagnostics, host?: HostInfo): void {
+  const s = cfg.global.lvsSyncDaemon;
+  if (!s) return;
+  if (!s.instance) {
+    d.error('lvs-sync-instance', 'lvs_sync_daemon needs the VRRP instance whose state it follows: lvs_sync_daemon IFNAME INSTANCE', s.loc);
+  } else if (!cfg.instances.some((i) => i.name === s.instance)) {
+    d.error('lvs-sync-instance', `lvs_sync_daemon: no vrrp_instance '${s.instance}'`, s.instanceLoc ?? s.loc, nearName(s.instance, cfg.instances.map((i) => i.name)));
+  }
+  const nft = cfg.global.lbDriver === 'nftables' || (cfg.global.lbDriver === undefined && host?.hasIpvs?.() === false);
+  if (nft) d.warning('nftables-unsupported', 'lvs_sync_daemon syncs kernel IPVS connections: with the nftables load balancer it has no effect (conntrackd syncs conntrack)', s.loc);
+  else if (!cfg.virtualServers.length) d.warning('lvs-sync-unused', 'lvs_sync_daemon: vigil opens IPVS only for virtual servers, and this config has none', s.loc);
 }
 
 /** the SSL { } block: complete, and loadable as SSL_GET will load it (keepalived's checker exits on it) */

@@ -112,6 +112,8 @@ export interface GlobalDefs {
   lvsFlush?: boolean;
   /** lvs_flush_on_stop: 'all' flushes the whole IPVS table at stop; 'vs' removes vigil's virtual servers whole (what vigil does anyway) */
   lvsFlushOnStop?: 'all' | 'vs';
+  /** lvs_sync_daemon IFNAME INSTANCE [id N] [maxlen N] [port N] [ttl N] [group IP]: IPVS's connection sync, master while INSTANCE is */
+  lvsSyncDaemon?: { ifname: string; instance?: string; syncId?: number; maxlen?: number; port?: number; ttl?: number; group?: string; loc: Loc; instanceLoc?: Loc };
   /** lvs_timeouts tcp S tcpfin S udp S: IPVS connection timeouts, seconds */
   lvsTimeouts?: { tcp?: number; tcpFin?: number; udp?: number; loc: Loc };
   /** vigil extensions (vigil_cluster, vigil_journal, vigil_nats_*, vigil_smtp_auth_file) */

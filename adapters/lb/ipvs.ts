@@ -31,7 +31,7 @@ import {
 import { openGenlSocket } from './genlSocket.js';
 import { decodeDest, decodeService, decodeTimeouts, encodeIpvsRequest, IPVS_GENL_NAME, type IpvsRequest, type IpvsService, type IpvsTimeouts } from './ipvsCodec.js';
 import { activeSorry, destinationKey, diffTables, normalizeTable, serviceKey } from './table.js';
-import type { ApplyResult, LbChange, LbDestination, LbService, LbTable, LoadBalancer } from './types.js';
+import type { ApplyResult, LbChange, LbDestination, LbService, LbSyncDaemon, LbTable, LoadBalancer } from './types.js';
 
 /** A generic netlink socket as the driver needs it. */
 export interface GenlSocket {
@@ -159,6 +159,9 @@ export async function createIpvsLb(opts: IpvsOptions = {}): Promise<LoadBalancer
   let closed = false;
   /** the kernel's timeouts before vigil first set them, put back by setTimeouts(undefined) and close() */
   let timeoutsFound: IpvsTimeouts | undefined;
+  /** the sync daemon this adapter runs (undefined: none; `daemonCleared`: an earlier run's are stopped) */
+  let daemon: { role: 'master' | 'backup'; d: LbSyncDaemon } | undefined;
+  let daemonCleared = false;
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(f: () => Promise<T>): Promise<T> => {
     const next = queue.then(() => {
@@ -306,6 +309,23 @@ export async function createIpvsLb(opts: IpvsOptions = {}): Promise<LoadBalancer
         await send({ cmd: 'SET_CONFIG', timeouts: { tcp: t.tcp ?? was.tcp, tcpFin: t.tcpFin ?? was.tcpFin, udp: t.udp ?? was.udp } });
       }),
 
+    syncDaemon: (role, d) =>
+      serial(async () => {
+        if (!daemonCleared) {
+          // keepalived stops both at start, errors ignored: none may be running
+          for (const r of ['master', 'backup'] as const) await send({ cmd: 'DEL_DAEMON', daemon: { ...d, role: r } }).catch(() => undefined);
+          daemonCleared = true;
+        }
+        if (daemon && (daemon.role !== role || JSON.stringify(daemon.d) !== JSON.stringify(d))) {
+          await send({ cmd: 'DEL_DAEMON', daemon: { ...daemon.d, role: daemon.role } });
+          daemon = undefined;
+        }
+        if (role !== 'stopped' && !daemon) {
+          await send({ cmd: 'NEW_DAEMON', daemon: { ...d, role } });
+          daemon = { role, d };
+        }
+      }),
+
     flush: () =>
       serial(async () => {
         await send({ cmd: 'FLUSH' });
@@ -327,6 +347,7 @@ export async function createIpvsLb(opts: IpvsOptions = {}): Promise<LoadBalancer
           }
         }
         if (!keep && timeoutsFound) await send({ cmd: 'SET_CONFIG', timeouts: timeoutsFound });
+        if (!keep && daemon) await send({ cmd: 'DEL_DAEMON', daemon: { ...daemon.d, role: daemon.role } }).catch(() => undefined);
         closed = true;
         if (!opts.socket) socket.close();
       }).catch((err: unknown) => {

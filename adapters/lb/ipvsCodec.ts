@@ -47,6 +47,10 @@ export const IPVS_CMD = {
   SET_DEST: 6,
   DEL_DEST: 7,
   GET_DEST: 8,
+  /** start the connection-sync daemon, as master (sends) or backup (receives) */
+  NEW_DAEMON: 9,
+  /** stop it */
+  DEL_DAEMON: 10,
   /** the connection timeouts (`ipvsadm --set`); 0 leaves one as it is */
   SET_CONFIG: 12,
   /** the connection timeouts now; answered with one SET_CONFIG message */
@@ -58,6 +62,46 @@ export type IpvsCmd = keyof typeof IPVS_CMD;
 
 const CMD_ATTR_SERVICE = 1;
 const CMD_ATTR_DEST = 2;
+const CMD_ATTR_DAEMON = 3;
+const DAEMON_ATTR = { STATE: 1, MCAST_IFN: 2, SYNC_ID: 3, SYNC_MAXLEN: 4, MCAST_GROUP: 5, MCAST_GROUP6: 6, MCAST_PORT: 7, MCAST_TTL: 8 } as const;
+/** IP_VS_STATE_MASTER / _BACKUP */
+const DAEMON_STATE = { master: 1, backup: 2 } as const;
+
+/**
+ * The connection-sync daemon (keepalived's lvs_sync_daemon; `ipvsadm --start-daemon`). Only
+ * `role` and `syncId` name it to DEL_DAEMON; NEW_DAEMON carries the rest (absent: the kernel's
+ * defaults: maxlen from the MTU, port 8848, ttl 1, group 224.0.0.81).
+ */
+export interface IpvsSyncDaemon {
+  readonly role: 'master' | 'backup';
+  readonly ifname: string;
+  readonly syncId: number;
+  readonly maxlen?: number;
+  readonly port?: number;
+  readonly ttl?: number;
+  readonly group?: string;
+}
+
+/** The daemon attribute: state and sync id, plus for NEW the interface and the options set. */
+export function encodeDaemon(d: IpvsSyncDaemon, start: boolean): Uint8Array {
+  const parts = [u32(DAEMON_ATTR.STATE, DAEMON_STATE[d.role])];
+  if (start) parts.push(str(DAEMON_ATTR.MCAST_IFN, d.ifname));
+  parts.push(u32(DAEMON_ATTR.SYNC_ID, d.syncId));
+  if (start) {
+    if (d.maxlen) parts.push(u16(DAEMON_ATTR.SYNC_MAXLEN, d.maxlen));
+    if (d.port) parts.push(u16(DAEMON_ATTR.MCAST_PORT, d.port));
+    if (d.ttl) parts.push(attr(DAEMON_ATTR.MCAST_TTL, Uint8Array.of(d.ttl)));
+    if (d.group) {
+      const v6 = d.group.includes(':');
+      const bytes = addressBytes(d.group, v6 ? 6 : 4);
+      if (!bytes) throw new RangeError(`${d.group} is not an address`);
+      // IPv4: the in_addr's bytes as they are (nla_put_in_addr, network order); IPv6: in6_addr
+      parts.push(attr(v6 ? DAEMON_ATTR.MCAST_GROUP6 : DAEMON_ATTR.MCAST_GROUP, bytes));
+    }
+  }
+  return nested(CMD_ATTR_DAEMON, ...parts);
+}
+
 /** top-level u32 seconds of SET_CONFIG / GET_CONFIG (IPVS_CMD_ATTR_TIMEOUT_*) */
 const CMD_ATTR_TIMEOUT = { tcp: 4, tcpFin: 5, udp: 6 } as const;
 
@@ -151,6 +195,8 @@ export interface IpvsRequest {
   readonly dest?: LbDestination;
   /** SET_CONFIG: a 0 leaves that timeout as it is */
   readonly timeouts?: IpvsTimeouts;
+  /** NEW_DAEMON / DEL_DAEMON */
+  readonly daemon?: IpvsSyncDaemon;
 }
 
 /**
@@ -164,6 +210,7 @@ export function encodeIpvsRequest(family: number, seq: number, r: IpvsRequest): 
   const attrs: Uint8Array[] = [];
   if (r.service) attrs.push(encodeService(r.service, serviceFull));
   if (r.dest && r.service) attrs.push(encodeDest(r.dest, r.service.family, full));
+  if ((r.cmd === 'NEW_DAEMON' || r.cmd === 'DEL_DAEMON') && r.daemon) attrs.push(encodeDaemon(r.daemon, r.cmd === 'NEW_DAEMON'));
   if (r.cmd === 'SET_CONFIG' && r.timeouts) {
     for (const k of ['tcp', 'tcpFin', 'udp'] as const) attrs.push(u32(CMD_ATTR_TIMEOUT[k], r.timeouts[k]));
   }

@@ -128,6 +128,22 @@ export interface LoadBalancer {
    * unless `keep`. IPVS only: the nftables driver's connections follow conntrack's own timeouts.
    */
   setTimeouts?(t: LbTimeouts | undefined): Promise<void>;
+  /**
+   * IPVS's connection-sync daemon (keepalived's lvs_sync_daemon, run as its VRRP instance's state):
+   * 'master' sends this director's connections to the others, 'backup' receives theirs, 'stopped'
+   * stops it. The first call stops whatever an earlier run left; close() stops it unless `keep`.
+   */
+  syncDaemon?(role: 'master' | 'backup' | 'stopped', d: LbSyncDaemon): Promise<void>;
+}
+
+/** keepalived's `lvs_sync_daemon IFNAME INSTANCE [id N] [maxlen N] [port N] [ttl N] [group IP]` */
+export interface LbSyncDaemon {
+  readonly ifname: string;
+  readonly syncId: number;
+  readonly maxlen?: number;
+  readonly port?: number;
+  readonly ttl?: number;
+  readonly group?: string;
 }
 
 /** keepalived's `lvs_timeouts tcp S tcpfin S udp S` */

@@ -26,7 +26,7 @@ const EINVAL = 22, EEXIST = 17, ESRCH = 3, ENOENT = 2, EOPNOTSUPP = 95;
 const NLM_F_DUMP = 0x300;
 const NLM_F_MULTI = 2;
 
-const CMD = { NEW_SERVICE: 1, SET_SERVICE: 2, DEL_SERVICE: 3, GET_SERVICE: 4, NEW_DEST: 5, SET_DEST: 6, DEL_DEST: 7, GET_DEST: 8, SET_CONFIG: 12, GET_CONFIG: 13, FLUSH: 17 } as const;
+const CMD = { NEW_SERVICE: 1, SET_SERVICE: 2, DEL_SERVICE: 3, GET_SERVICE: 4, NEW_DEST: 5, SET_DEST: 6, DEL_DEST: 7, GET_DEST: 8, NEW_DAEMON: 9, DEL_DAEMON: 10, SET_CONFIG: 12, GET_CONFIG: 13, FLUSH: 17 } as const;
 const CMD_NAMES = Object.fromEntries(Object.entries(CMD).map(([k, v]) => [v, k])) as Record<number, string>;
 const SVC_ATTR = { AF: 1, PROTOCOL: 2, ADDR: 3, PORT: 4, FWMARK: 5, SCHED_NAME: 6, FLAGS: 7, TIMEOUT: 8, NETMASK: 9, STATS: 10 };
 const DEST_ATTR = { ADDR: 1, PORT: 2, FWD_METHOD: 3, WEIGHT: 4, U_THRESH: 5, L_THRESH: 6, ACTIVE_CONNS: 7, INACT_CONNS: 8, PERSIST_CONNS: 9, STATS: 10, ADDR_FAMILY: 11 };
@@ -66,6 +66,8 @@ export class FakeIpvsKernel implements GenlSocket {
   readonly services = new Map<string, Service>();
   /** ip_vs loaded */
   present = true;
+  /** the connection-sync daemons running, by state */
+  readonly daemons = new Map<'master' | 'backup', { ifname: string; syncId: number; maxlen?: number; port?: number; ttl?: number; group?: number[] }>();
   /** the connection timeouts, seconds (the kernel's defaults) */
   readonly timeouts = { tcp: 900, tcpFin: 120, udp: 300 };
   /** the next IPVS request of this command fails with this errno */
@@ -100,6 +102,30 @@ export class FakeIpvsKernel implements GenlSocket {
     if (cmd === CMD.GET_SERVICE) {
       if ((m.flags & NLM_F_DUMP) !== NLM_F_DUMP) return ack(EOPNOTSUPP);
       return [...[...this.services.values()].map((s) => nlmsg(FAKE_IPVS_FAMILY, NLM_F_MULTI, m.seq, genl(CMD.NEW_SERVICE, 1, this.fillService(s)))), nldone(m.seq)];
+    }
+    if (cmd === CMD.NEW_DAEMON || cmd === CMD.DEL_DAEMON) {
+      // ip_vs_genl_new_daemon / _del_daemon: STATE and SYNC_ID always, MCAST_IFN to start; one per state
+      const d = attrs.has(3) ? readAttrs(attrs.get(3) as Uint8Array) : undefined;
+      const state = u32le(d?.get(1));
+      if (!d || state === undefined || !d.has(3) || (cmd === CMD.NEW_DAEMON && !d.has(2))) return ack(EINVAL);
+      const role = state === 1 ? 'master' : state === 2 ? 'backup' : undefined;
+      if (!role) return ack(EINVAL);
+      if (cmd === CMD.DEL_DAEMON) {
+        if (!this.daemons.has(role)) return ack(ESRCH);
+        this.daemons.delete(role);
+        return ack(0);
+      }
+      if (this.daemons.has(role)) return ack(EEXIST);
+      const group = d.get(5) ?? d.get(6);
+      this.daemons.set(role, {
+        ifname: new TextDecoder().decode(d.get(2)).replace(/\0.*$/, ''),
+        syncId: u32le(d.get(3)) as number,
+        ...(d.has(4) ? { maxlen: u16le(d.get(4)) as number } : {}),
+        ...(d.has(7) ? { port: u16le(d.get(7)) as number } : {}),
+        ...(d.has(8) ? { ttl: (d.get(8) as Uint8Array)[0] as number } : {}),
+        ...(group ? { group: [...group] } : {}),
+      });
+      return ack(0);
     }
     if (cmd === CMD.GET_CONFIG) {
       // ip_vs_genl_get_cmd: one IPVS_CMD_SET_CONFIG message with the three timeouts, then the ACK

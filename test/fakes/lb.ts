@@ -2,7 +2,7 @@
 // flush it behind the adapter's back (drift) and make the next apply fail.
 import { LbError } from '../../adapters/lb/errors.js';
 import { diffTables, normalizeTable } from '../../adapters/lb/table.js';
-import type { ApplyResult, LbTable, LbTimeouts, LoadBalancer } from '../../adapters/lb/types.js';
+import type { ApplyResult, LbSyncDaemon, LbTable, LbTimeouts, LoadBalancer } from '../../adapters/lb/types.js';
 
 /** What the "kernel" holds; fakes made on one store share it, as drivers share the kernel. */
 export interface FakeDataplane {
@@ -50,6 +50,14 @@ export class FakeLoadBalancer implements LoadBalancer {
   closedWith: { keep: boolean; all: boolean } | undefined;
   /** flush() calls (lvs_flush) */
   flushes = 0;
+
+  /** syncDaemon() calls (lvs_sync_daemon) */
+  readonly syncCalls: [string, LbSyncDaemon][] = [];
+
+  async syncDaemon(role: 'master' | 'backup' | 'stopped', d: LbSyncDaemon): Promise<void> {
+    this.check();
+    this.syncCalls.push([role, d]);
+  }
 
   /** setTimeouts() calls (lvs_timeouts) */
   readonly timeoutCalls: (LbTimeouts | undefined)[] = [];

@@ -132,6 +132,18 @@ if (skip) {
         await lb.close();
         assert.deepEqual(await read(), found);
       });
+
+      it('lvs_sync_daemon: backup, then master, as ipvsadm --list --daemon shows; close() stops it', async () => {
+        const daemons = async () => (await sh('ip', ['netns', 'exec', tlab.ns(1), 'ipvsadm', '-L', '--daemon'])).trim();
+        const lb = await createIpvsLb({ socket: ts });
+        await lb.syncDaemon!('backup', { ifname: 'eth0', syncId: 51 });
+        assert.match(await daemons(), /^backup sync daemon \(mcast=eth0, syncid=51/m);
+        await lb.syncDaemon!('master', { ifname: 'eth0', syncId: 51 });
+        assert.match(await daemons(), /^master sync daemon \(mcast=eth0, syncid=51/m);
+        assert.doesNotMatch(await daemons(), /^backup/m);
+        await lb.close();
+        assert.equal(await daemons(), '');
+      });
     });
   }
 }

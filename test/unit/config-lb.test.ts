@@ -49,6 +49,17 @@ test('lvs_timeouts with the nftables load balancer: a warning at the keyword (it
   assert.deepEqual(codes(parse(conf('  lb_driver ipvs\n  lvs_timeouts tcp 7200\n'))).filter((c) => c.includes('nftables')), []);
 });
 
+test('lvs_sync_daemon: its instance must exist; with nftables it has no effect', () => {
+  const inst = 'vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 100\n virtual_ipaddress {\n  10.0.0.100/24\n }\n}\n';
+  assert.deepEqual(codes(parse(conf('  lb_driver ipvs\n  lvs_sync_daemon eth0 VI_1\n') + inst)).filter((c) => c.includes('sync')), []);
+  const typo = parse(conf('  lb_driver ipvs\n  lvs_sync_daemon eth0 VI_2\n') + inst);
+  assert.deepEqual(codes(typo, 'error'), ['3:24 lvs-sync-instance']);
+  assert.match(typo.diagnostics.find((d) => d.code === 'lvs-sync-instance')!.hint ?? '', /VI_1/);
+  assert.deepEqual(codes(parse(conf('  lb_driver ipvs\n  lvs_sync_daemon eth0\n') + inst), 'error'), ['3:3 lvs-sync-instance']);
+  const nft = parse(conf('  lb_driver nftables\n  lvs_sync_daemon eth0 VI_1\n', 'NAT') + inst);
+  assert.ok(nft.diagnostics.some((d) => d.code === 'nftables-unsupported' && /lvs_sync_daemon/.test(d.message)));
+});
+
 test('checker options vigil cannot honour are warned about where they are', () => {
   const r = parse(conf('', 'NAT'));
   assert.deepEqual(codes(r, 'warning').filter((c) => c.includes('checker-unsupported')), ['9:5 checker-unsupported', '15:5 checker-unsupported']);

@@ -105,6 +105,27 @@ describe('IPVS driver specifics', () => {
     assert.equal(kernel.timeouts.tcp, 100, '-I leaves them');
   });
 
+  it('lvs_sync_daemon: an earlier run\'s daemons stopped first; backup, then master on MASTER and back; close stops it', async () => {
+    const kernel = new FakeIpvsKernel();
+    kernel.daemons.set('master', { ifname: 'eth9', syncId: 3 }); // left by an earlier run
+    const lb = await createIpvsLb({ socket: kernel });
+    const d = { ifname: 'eth0', syncId: 51, maxlen: 1400, port: 8850, ttl: 2, group: '224.0.0.82' };
+    await lb.syncDaemon!('backup', d);
+    assert.deepEqual([...kernel.daemons], [['backup', { ifname: 'eth0', syncId: 51, maxlen: 1400, port: 8850, ttl: 2, group: [224, 0, 0, 82] }]]);
+    kernel.log.length = 0;
+    await lb.syncDaemon!('master', d);
+    assert.deepEqual(kernel.log.map((l) => l.cmd), ['DEL_DAEMON', 'NEW_DAEMON']);
+    assert.deepEqual([...kernel.daemons.keys()], ['master']);
+    kernel.log.length = 0;
+    await lb.syncDaemon!('master', d);
+    assert.deepEqual(kernel.log, [], 'already running: nothing sent');
+    await lb.syncDaemon!('backup', { ...d, group: 'ff02::81' });
+    assert.deepEqual([...kernel.daemons.keys()], ['backup']);
+    assert.equal(kernel.daemons.get('backup')?.group?.length, 16, 'an IPv6 group as in6_addr');
+    await lb.close();
+    assert.equal(kernel.daemons.size, 0);
+  });
+
   it('switches to the sorry server by adding it before removing the rest, and back', async () => {
     const kernel = new FakeIpvsKernel();
     const lb = await createIpvsLb({ socket: kernel });

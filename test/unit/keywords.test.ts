@@ -90,6 +90,26 @@ describe('keyword diagnostics', () => {
     assert.deepEqual(codes(g(' lvs_timeouts udp 2678401'), 'error'), ['2:19 out-of-range']);
   });
 
+  test('lvs_sync_daemon: IFNAME INSTANCE with id, maxlen, port, ttl, group; the old IFNAME INSTANCE SYNC_ID form warns; bad options are errors', () => {
+    // the instance checks (check.ts) are config-lb.test.ts's; here the keyword's own diagnostics
+    const g = (body: string) => {
+      const r = parse(`global_defs {\n${body}\n}\n`);
+      return { ...r, diagnostics: r.diagnostics.filter((d) => !d.code.startsWith('lvs-sync')) };
+    };
+    const ok = g(' lvs_sync_daemon eth1 VI_1 id 9 maxlen 1400 port 8850 ttl 2 group 224.0.0.90');
+    assert.deepEqual(codes(ok), []);
+    const { loc: _l, instanceLoc: _il, ...t } = ok.config.global.lvsSyncDaemon!;
+    assert.deepEqual(t, { ifname: 'eth1', instance: 'VI_1', syncId: 9, maxlen: 1400, port: 8850, ttl: 2, group: '224.0.0.90' });
+    assert.equal(g(' lvs_sync_daemon eth1 inst VI_2').config.global.lvsSyncDaemon?.instance, 'VI_2');
+    const old = g(' lvs_sync_daemon eth1 VI_1 5');
+    assert.equal(old.config.global.lvsSyncDaemon?.syncId, 5);
+    assert.deepEqual(codes(old), ['2:28 deprecated-keyword']);
+    assert.deepEqual(codes(g(' lvs_sync_daemon eth1 VI_1 group 10.0.0.1'), 'error'), ['2:34 invalid-value']);
+    assert.deepEqual(codes(g(' lvs_sync_daemon eth1 VI_1 ttl 0'), 'error'), ['2:32 out-of-range']);
+    assert.deepEqual(codes(g(' lvs_sync_daemon eth1 VI_1 bogus 1'), 'error'), ['2:28 invalid-value', '2:34 invalid-value']);
+    assert.deepEqual(codes(g(' lvs_sync_daemon'), 'error'), ['2:17 missing-value']);
+  });
+
   test('lvs_flush, lvs_flush_on_stop [VS]: parsed and acted on; another type is an error', () => {
     const g = (body: string) => parse(`global_defs {\n${body}\n}\n`);
     assert.equal(g(' lvs_flush').config.global.lvsFlush, true);

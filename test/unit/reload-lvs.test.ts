@@ -174,3 +174,18 @@ test('rs_init_notifies: the real servers alive at start are announced UP (vs.rs,
   assert.deepEqual(initialUps(n.events.slice(before)), [], 'a replaced virtual server is not announced again');
   await n.daemon.stop();
 });
+
+test('lvs_sync_daemon: backup from the start, master once its instance is MASTER (sync id: its VRID unless given); a reload changing it restarts it', async () => {
+  const instance = `vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  priority 100\n  advert_int 1\n  virtual_ipaddress {\n    10.0.0.100/24\n  }\n}\n`;
+  const text = (sync: string) => conf(vs('10.0.0.100', rs('10.0.1.1'))).replace('router_id n1', `router_id n1\n  ${sync}`) + instance;
+  const n = await start(text('lvs_sync_daemon eth0 VI_1'));
+  assert.deepEqual(n.lb.syncCalls, [['backup', { ifname: 'eth0', syncId: 51 }]]);
+  await n.step(3000); // Master_Down_Interval: 3 × 1 s + skew
+  assert.deepEqual(n.lb.syncCalls.map(([r]) => r), ['backup', 'master'], 'MASTER');
+  await n.daemon.reload(parse(text('lvs_sync_daemon eth0 inst VI_1 id 7 port 8850')).config);
+  assert.deepEqual(n.lb.syncCalls.at(-1), ['master', { ifname: 'eth0', syncId: 7, port: 8850 }]);
+  const before = n.lb.syncCalls.length;
+  await n.daemon.stop();
+  assert.equal(n.lb.syncCalls.length, before, 'the stop is close()\'s');
+  assert.deepEqual(n.lb.closedWith, { keep: false, all: false });
+});

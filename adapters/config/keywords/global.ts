@@ -52,7 +52,6 @@ const SNMP = 'SNMP is not implemented; use the metrics endpoint and the event st
 const DBUS = 'DBus is not implemented; use the control socket';
 const TUNING = 'process tuning does not apply to vigil (one Node.js process)';
 const NETLINK = 'netlink buffer sizing does not apply to vigil';
-const LVS_SYNC = 'the IPVS connection-sync daemon is not managed by vigil';
 const FW = 'firewall rules for accept mode are not managed by vigil yet';
 const VMAC = 'VMAC/ipvlan interfaces are not implemented';
 const RELOAD = 'vigil always checks a new config before applying it on reload';
@@ -195,7 +194,49 @@ export const globalDefs = table<G>('global_defs', {
   vigil_smtp_auth_file: {
     h: (s, c, g) => { const w = c.arg(s, 1, 'a credentials file (user, then password; mode 0600)'); if (w) g.vigil.smtpAuthFile = w.text; c.maxArgs(s, 1); },
   },
-  lvs_sync_daemon: keep(LVS_SYNC),
+  // lvs_sync_daemon IFNAME [inst] INSTANCE [id N] [maxlen N] [port N] [ttl N] [group IP]
+  // (keepalived's global_parser.c lvs_syncd_handler; the old form IFNAME INSTANCE [SYNC_ID] too)
+  lvs_sync_daemon: {
+    h: (s, c, g) => {
+      const ifname = c.arg(s, 1, 'an interface');
+      if (!ifname) return;
+      if (ifname.text.length >= 16) { c.diags.error('invalid-value', `'lvs_sync_daemon': interface name '${ifname.text}' is too long`, ifname.loc); return; }
+      const t: NonNullable<G['lvsSyncDaemon']> = { ifname: ifname.text, loc: s.loc };
+      const opts = { id: [0, 255], maxlen: [1, 65535 - 20 - 8], port: [1, 65535], ttl: [1, 255] } as const;
+      const key = { id: 'syncId', maxlen: 'maxlen', port: 'port', ttl: 'ttl' } as const;
+      for (let i = 2; i < s.words.length; i++) {
+        const w = s.words[i]!;
+        const v = s.words[i + 1];
+        if (w.text === 'inst' || w.text in opts || w.text === 'group') {
+          if (!v) { c.diags.error('missing-value', `'lvs_sync_daemon ${w.text}' needs a value`, w.loc); break; }
+          i++;
+          if (w.text === 'inst') { t.instance = v.text; t.instanceLoc = v.loc; continue; }
+          if (w.text === 'group') {
+            const a = c.ip(v, 'lvs_sync_daemon group');
+            if (!a) continue;
+            const multicast = a.family === 4 ? Number(a.address.split('.')[0]) >= 224 && Number(a.address.split('.')[0]) <= 239 : a.address.toLowerCase().startsWith('ff');
+            if (!multicast) c.diags.error('invalid-value', `'lvs_sync_daemon group': ${a.address} is not a multicast address`, v.loc);
+            else t.group = a.address;
+            continue;
+          }
+          const k = w.text as keyof typeof opts;
+          const n = c.intWord(v, opts[k][0], opts[k][1], `lvs_sync_daemon ${k}`);
+          if (n !== undefined) t[key[k]] = n;
+          continue;
+        }
+        // the old form: IFNAME INSTANCE [SYNC_ID]
+        if (i === 2) { t.instance = w.text; t.instanceLoc = w.loc; continue; }
+        if (i === 3 && /^\d+$/.test(w.text)) {
+          const n = c.intWord(w, 0, 255, 'lvs_sync_daemon id');
+          if (n !== undefined) t.syncId = n;
+          c.diags.warning('deprecated-keyword', "'lvs_sync_daemon': write the sync id as 'id N'", w.loc);
+          continue;
+        }
+        c.diags.error('invalid-value', `'lvs_sync_daemon': unknown option '${w.text}' (inst, id, maxlen, port, ttl, group)`, w.loc);
+      }
+      g.lvsSyncDaemon = t;
+    },
+  },
   // lvs_timeouts [tcp S] [tcpfin S] [udp S] (keepalived: 0..31 days; 0 leaves one as it is)
   lvs_timeouts: {
     h: (s, c, g) => {
