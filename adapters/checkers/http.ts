@@ -220,6 +220,26 @@ function urlRegex(url: UrlSpec): RegExp | string {
   return re;
 }
 
+const sticky = new WeakMap<RegExp, RegExp>();
+
+/**
+ * Whether the url's regex matches the body; with regex_min_offset / regex_max_offset the match must
+ * start within those bytes (keepalived's check_http.c: the search starts at the minimum, which a
+ * lookbehind may look before, and a first match past the maximum does not count).
+ */
+function regexFound(url: UrlSpec, re: RegExp, body: Buffer, text: string): boolean {
+  const min = url.regexMinOffset;
+  const max = url.regexMaxOffset;
+  if (min === undefined && max === undefined) return re.test(text);
+  // byte offsets into the body as string indexes (one per byte unless the regex reads UTF-8)
+  const at = (bytes: number) => (re.unicode ? body.subarray(0, bytes).toString('utf8').length : bytes);
+  let g = sticky.get(re);
+  if (!g) sticky.set(re, (g = new RegExp(re.source, `${re.flags}g`)));
+  g.lastIndex = min === undefined ? 0 : Math.min(at(min), text.length + 1);
+  const m = g.exec(text);
+  return m !== null && (max === undefined || m.index <= at(max));
+}
+
 const ranges = (codes: readonly { from: number; to: number }[]) =>
   codes.map((c) => (c.from === c.to ? `${c.from}` : `${c.from}-${c.to}`)).join(',');
 
@@ -232,7 +252,7 @@ export function judgeUrl(url: UrlSpec, r: HttpResponse): string | undefined {
     const re = urlRegex(url);
     if (typeof re === 'string') return re;
     const text = r.body.toString(re.unicode ? 'utf8' : 'latin1');
-    if (re.test(text) === url.regexNoMatch) return url.regexNoMatch ? `regex /${re.source}/ matched (regex_no_match)` : `regex /${re.source}/ did not match`;
+    if (regexFound(url, re, r.body, text) === url.regexNoMatch) return url.regexNoMatch ? `regex /${re.source}/ matched (regex_no_match)` : `regex /${re.source}/ did not match`;
   }
   return undefined;
 }

@@ -327,6 +327,22 @@ function checkChecker(ck: Checker, d: Diagnostics): void {
     ...(ck.type === 'PING_CHECK' && ck.bindTo ? ['bindto on PING_CHECK (the ping leaves from the routed source address)'] : []),
   ];
   for (const u of unsupported) d.warning('checker-unsupported', `${ck.type}: vigil does not support ${u}`, ck.loc);
+  if (ck.type === 'HTTP_GET' || ck.type === 'SSL_GET') {
+    // check_http.c url_check: offsets without a regex, or a minimum past the maximum, are ignored
+    for (const u of ck.urls) {
+      if (u.regexMinOffset === undefined && u.regexMaxOffset === undefined) continue;
+      const where = u.regexOffsetLoc ?? u.loc;
+      if (u.regex === undefined) {
+        d.warning('regex-offset-ignored', 'regex_min_offset / regex_max_offset without a regex: ignored', where);
+        delete u.regexMinOffset;
+        delete u.regexMaxOffset;
+      } else if (u.regexMinOffset !== undefined && u.regexMaxOffset !== undefined && u.regexMinOffset > u.regexMaxOffset) {
+        d.warning('regex-offset-ignored', `regex_min_offset ${u.regexMinOffset} is past regex_max_offset ${u.regexMaxOffset}: both ignored (as keepalived does)`, where);
+        delete u.regexMinOffset;
+        delete u.regexMaxOffset;
+      }
+    }
+  }
   if (ck.type === 'FILE_CHECK' && ck.dynamic) d.warning('checker-unsupported', 'FILE_CHECK: dynamic has no effect: the weight is always applied (as keepalived 2.2.7 does, which documents but never parses it)', ck.loc);
   const r = ck.resolved;
   if (!r) return;

@@ -306,6 +306,11 @@ export interface UrlSpec {
   regex?: string;
   regexNoMatch: boolean;
   regexOptions?: string[];
+  /** regex_min_offset / regex_max_offset: the match must start within these body bytes (both inclusive) */
+  regexMinOffset?: number;
+  regexMaxOffset?: number;
+  /** where the offsets were written (config-test's warnings) */
+  regexOffsetLoc?: Loc;
 }
 
 export interface CheckerCommon {

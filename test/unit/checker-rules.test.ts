@@ -46,6 +46,25 @@ describe('HTTP', () => {
     assert.equal(judgeUrl(url({ regex: '^up$', regexOptions: ['multiline'] }), res(200, 'x\nup\ny')), undefined);
     assert.match(judgeUrl(url({ regex: '(' }), res(200)) ?? '', /^invalid regex: /);
   });
+
+  test('judgeUrl: regex_min_offset / regex_max_offset bound where the match starts (bytes, both inclusive)', () => {
+    const res = (body: string): HttpResponse => ({ status: 200, header: Buffer.alloc(0), md5: 'a'.repeat(32), bodyBytes: Buffer.byteLength(body), body: Buffer.from(body) });
+    const url = (o: Partial<UrlSpec>): UrlSpec => ({ loc, statusCodes: [], regexNoMatch: false, regex: 'ok', ...o });
+    const body = 'ok....ok..'; // matches at 0 and 6
+    assert.equal(judgeUrl(url({ regexMinOffset: 1 }), res(body)), undefined, 'the one at 6');
+    assert.equal(judgeUrl(url({ regexMinOffset: 7 }), res(body)), 'regex /ok/ did not match');
+    assert.equal(judgeUrl(url({ regexMinOffset: 1, regexMaxOffset: 6 }), res(body)), undefined, 'max inclusive');
+    assert.equal(judgeUrl(url({ regexMinOffset: 1, regexMaxOffset: 5 }), res(body)), 'regex /ok/ did not match');
+    assert.equal(judgeUrl(url({ regexMaxOffset: 0 }), res(body)), undefined);
+    assert.equal(judgeUrl(url({ regexMaxOffset: 0 }), res('.ok')), 'regex /ok/ did not match');
+    // a lookbehind may look before the minimum, as PCRE2's does
+    assert.equal(judgeUrl(url({ regex: '(?<=x)ok', regexMinOffset: 1 }), res('xok')), undefined);
+    // regex_no_match with offsets: a match outside them is no match
+    assert.equal(judgeUrl(url({ regexNoMatch: true, regexMinOffset: 7 }), res(body)), undefined);
+    // UTF-8 (utf option): offsets are bytes, 'é' is two
+    assert.equal(judgeUrl(url({ regexOptions: ['utf'], regexMinOffset: 3, regexMaxOffset: 3 }), res('éxok')), undefined);
+    assert.equal(judgeUrl(url({ regexOptions: ['utf'], regexMinOffset: 4 }), res('éxok')), 'regex /ok/ did not match');
+  });
 });
 
 describe('UDP_CHECK', () => {

@@ -49,6 +49,18 @@ test('lvs_timeouts with the nftables load balancer: a warning at the keyword (it
   assert.deepEqual(codes(parse(conf('  lb_driver ipvs\n  lvs_timeouts tcp 7200\n'))).filter((c) => c.includes('nftables')), []);
 });
 
+test('regex offsets without a regex, or a minimum past the maximum, are warned about and ignored (keepalived does)', () => {
+  const vsWith = (url: string) => `virtual_server 10.0.0.100 80 {\n protocol TCP\n real_server 10.0.1.1 80 {\n  HTTP_GET {\n   url {\n    path /\n${url}   }\n  }\n }\n}\n`;
+  const none = parse(vsWith('    regex_min_offset 4\n'));
+  assert.deepEqual(codes(none, 'warning').filter((c) => c.includes('regex')), ['7:5 regex-offset-ignored']);
+  const crossed = parse(vsWith('    regex ok\n    regex_min_offset 9\n    regex_max_offset 3\n'));
+  assert.deepEqual(codes(crossed, 'warning').filter((c) => c.includes('regex')), ['8:5 regex-offset-ignored']);
+  const url = crossed.config.virtualServers[0]!.realServers[0]!.checkers[0]!;
+  assert.ok(url.type === 'HTTP_GET' && url.urls[0]!.regexMinOffset === undefined && url.urls[0]!.regexMaxOffset === undefined);
+  const fine = parse(vsWith('    regex ok\n    regex_min_offset 3\n    regex_max_offset 9\n'));
+  assert.deepEqual(codes(fine).filter((c) => c.includes('regex')), []);
+});
+
 test('lvs_sync_daemon: its instance must exist; with nftables it has no effect', () => {
   const inst = 'vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 100\n virtual_ipaddress {\n  10.0.0.100/24\n }\n}\n';
   assert.deepEqual(codes(parse(conf('  lb_driver ipvs\n  lvs_sync_daemon eth0 VI_1\n') + inst)).filter((c) => c.includes('sync')), []);

@@ -152,8 +152,8 @@ const url = table<UrlSpec>('url', {
   regex_no_match: { h: (s, c, u) => { u.regexNoMatch = c.bool(s); } },
   regex_options: { h: (s, c, u) => { u.regexOptions = c.rest(s); } },
   regex_stack: { unsupported: 'regex tuning does not apply to JavaScript regular expressions', h: () => {} },
-  regex_min_offset: { unsupported: 'regex offsets are not implemented yet', h: () => {} },
-  regex_max_offset: { unsupported: 'regex offsets are not implemented yet', h: () => {} },
+  regex_min_offset: { h: (s, c, u) => { const v = c.int(s, 0, 2 ** 31 - 1); if (v !== undefined) { u.regexMinOffset = v; u.regexOffsetLoc ??= s.loc; } c.maxArgs(s, 1); } },
+  regex_max_offset: { h: (s, c, u) => { const v = c.int(s, 0, 2 ** 31 - 1); if (v !== undefined) { u.regexMaxOffset = v; u.regexOffsetLoc ??= s.loc; } c.maxArgs(s, 1); } },
   tls_compliant: { unsupported: 'set tls_compliant on the checker, not the url', h: () => {} },
 });
 
