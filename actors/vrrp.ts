@@ -9,7 +9,7 @@ import { procSysctl, type Sysctl } from '../adapters/ip/sysctl.js';
 import type { IpNet, LinkInfo, RouteLine, VipSpec } from '../adapters/ip/types.js';
 import type { DropReason, EndpointSpec, ReceivedAdvert, VrrpEndpoint, VrrpNet } from '../adapters/vrrp/types.js';
 import { effectivePriority, type TrackerStatus } from '../machines/priority.js';
-import { advertIntervalMs, stateName, vrrpMachine, type AdvertTickerInput, type VrrpEmitted, type VrrpInput, type VrrpStateName, type VrrpTunables } from '../machines/vrrp.machine.js';
+import { advertIntervalMs, masterDownMs, stateName, vrrpMachine, type AdvertTickerInput, type MasterDownRestart, type MasterDownTimerInput, type VrrpEmitted, type VrrpInput, type VrrpStateName, type VrrpTunables } from '../machines/vrrp.machine.js';
 import { performance } from 'node:perf_hooks';
 import type { Bus, BusEvent } from './bus.js';
 import { AnchoredClock, type Clock } from './clock.js';
@@ -181,6 +181,10 @@ export class VrrpInstanceActor {
   /** listeners for the machine's emitted events (the sync group, tests) */
   private readonly listeners = new Set<(e: VrrpEmitted) => void>();
   private readonly clock: Clock;
+  /** the Master_Down timer while the machine runs one (backup.timer.waiting): see fastAccept */
+  private masterDown: { restart(ms: number): void } | undefined;
+  /** adverts a BACKUP accepted without a machine step (fastAccept) */
+  fastAccepted = 0;
   /**
    * Per-packet reports (a MASTER hearing lower priority; a BACKUP discarding it) folded per sender:
    * the first at once, then at most one per second with the count folded into it (actors/event-throttle.ts).
@@ -242,6 +246,27 @@ export class VrrpInstanceActor {
         };
         arm();
         return () => i.clock.clearTimeout(id);
+      }),
+      // The BACKUP's Master_Down timer on the instance's clock; the instance restarts it itself for
+      // an advert identical to the last one accepted (VrrpInstanceActor.restartMasterDown)
+      masterDownTimer: fromCallback<EventObject, MasterDownTimerInput>(({ input, sendBack, receive }) => {
+        const i = VrrpInstanceActor.owners.get(input.parent as AnyActorRef);
+        if (!i) return;
+        let id: unknown;
+        const arm = (ms: number) => {
+          i.clock.clearTimeout(id);
+          id = i.clock.setTimeout(() => sendBack({ type: 'master.down' }), ms);
+        };
+        receive((e) => {
+          if (e.type === 'restart') arm((e as unknown as MasterDownRestart).ms);
+        });
+        arm(input.ms);
+        const timer = { restart: arm };
+        i.masterDown = timer;
+        return () => {
+          i.clock.clearTimeout(id);
+          if (i.masterDown === timer) i.masterDown = undefined;
+        };
       }),
     },
     actions: {
@@ -549,7 +574,9 @@ export class VrrpInstanceActor {
       this.endpoint = this.ports.net.open(spec, {
         onAdvert: (rx) => {
           if (rx.addressMismatch) this.onAddressMismatch(rx);
-          const deliver = () => this.actor.send({ type: 'advert.received', src: rx.src, priority: rx.advert.priority, intervalCs: rx.advert.intervalCs });
+          const deliver = () => {
+            if (!this.fastAccept(rx.src, rx.advert.priority, rx.advert.intervalCs)) this.actor.send({ type: 'advert.received', src: rx.src, priority: rx.advert.priority, intervalCs: rx.advert.intervalCs });
+          };
           // timers the advert restarts count from its arrival (actors/clock.ts)
           if (this.clock instanceof AnchoredClock) this.clock.within(performance.now(), deliver);
           else deliver();
@@ -562,6 +589,27 @@ export class VrrpInstanceActor {
       this.log.error({ err }, `(${this.name}) cannot open VRRP socket on ${r.endpoint.iface}: ${(err as Error).message}; waiting in FAULT`);
       return `no-socket:${r.endpoint.iface}`;
     }
+  }
+
+  /**
+   * A BACKUP's steady state without a machine step: an advert from the master it last accepted,
+   * with the same priority and interval, ours no higher, would only restart the Master_Down timer
+   * (the machine's accepted-advert transition: adoptInterval, recordMaster and want BACKUP change
+   * nothing, the preempt region stays idle), so the timer is restarted here. Anything else (a new
+   * master, another priority or interval, a priority 0, preempt_delay running, a sync group
+   * member) is the machine's.
+   */
+  private fastAccept(src: string, priority: number, intervalCs: number): boolean {
+    const timer = this.masterDown;
+    const snap = this._actor?.getSnapshot();
+    if (!timer || !snap || snap.status !== 'active') return false;
+    const c = snap.context;
+    if (priority === 0 || priority < c.priority || priority !== c.masterPriority || src !== c.masterAddress) return false;
+    if (c.version === 3 && intervalCs > 0 && intervalCs !== c.masterIntervalCs) return false;
+    if (c.syncGroup !== undefined || c.want !== 'BACKUP' || !snap.matches({ backup: { timer: 'waiting', preempt: 'idle' } })) return false;
+    timer.restart(masterDownMs(c));
+    this.fastAccepted++;
+    return true;
   }
 
   private onLink(l: LinkInfo) {

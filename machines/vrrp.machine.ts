@@ -7,7 +7,7 @@
 // The rules are keepalived's (keepalived/vrrp/vrrp.c vrrp_state_backup, vrrp_state_master_rx,
 // vrrp_state_leave_master, vrrp_state_leave_fault), which differ from RFC 5798 in places; each
 // difference is marked "keepalived:".
-import { and, assign, emit, fromCallback, not, or, setup, stateIn, type EventObject } from 'xstate';
+import { and, assign, emit, fromCallback, not, or, sendTo, setup, stateIn, type EventObject } from 'xstate';
 import { compareAddresses } from './address.js';
 
 export type VrrpStateName = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP';
@@ -87,7 +87,9 @@ export type VrrpEvent =
   /** a reload changed parameters that apply in place (actors/vrrp.ts reconfigure): no transition */
   | { type: 'reconfigure'; params: VrrpTunables }
   /** the MASTER's advert interval is over (advertTicker) */
-  | { type: 'advert.due' };
+  | { type: 'advert.due' }
+  /** Master_Down_Interval ran out (masterDownTimer) */
+  | { type: 'master.down' };
 
 /** What a reload may change on a running instance without restarting it (an owner stays an owner). */
 export type VrrpTunables = Pick<
@@ -230,6 +232,49 @@ export const advertTicker = fromCallback<EventObject, AdvertTickerInput>(({ inpu
   return () => system.scheduler.cancel(self, 'advert');
 });
 
+/** what the Master_Down timer is started with: its parent and its first length */
+export interface MasterDownTimerInput {
+  readonly parent: { getSnapshot(): { context: VrrpContext } };
+  readonly ms: number;
+}
+
+/** sent to the Master_Down timer by an accepted advert: start again, this long */
+export interface MasterDownRestart {
+  readonly type: 'restart';
+  readonly ms: number;
+}
+
+const MASTER_DOWN_TICK = 'vrrp.master-down.tick';
+
+/** timers this machine runs as invoked children, by child id: the event each sends when it runs out (replay) */
+export const invokedTimers: Readonly<Record<string, EventObject>> = { masterDown: { type: 'master.down' } };
+
+/**
+ * The BACKUP's Master_Down timer, invoked while it waits for the master (backup.timer.waiting):
+ * `master.down` once `ms` has passed since the start or the last `restart` (each accepted advert
+ * sends one, with the length of the Master_Down_Interval then), on the actor system's scheduler
+ * (a SimulatedClock in tests).
+ *
+ * The VRRP actor (actors/vrrp.ts) provides its own on the instance's clock, which it can also
+ * restart itself: an advert identical to the one last accepted (same master, priority and
+ * interval, ours unchanged) would only restart this timer, so the actor restarts it and the
+ * machine takes no step. A BACKUP's steady state is ten such adverts a second per instance at
+ * advert_int 0.1, and a machine step costs about 0.2-0.3 ms of a CPU whose caches went cold in
+ * between (as the MASTER's adverts did, see advertTicker).
+ */
+export const masterDownTimer = fromCallback<EventObject, MasterDownTimerInput>(({ input, self, system, sendBack, receive }) => {
+  const arm = (ms: number) => system.scheduler.schedule(self, self, { type: MASTER_DOWN_TICK }, ms, 'masterDown');
+  receive((e) => {
+    if (e.type === MASTER_DOWN_TICK) sendBack({ type: 'master.down' });
+    else if (e.type === 'restart') {
+      system.scheduler.cancel(self, 'masterDown');
+      arm((e as unknown as MasterDownRestart).ms);
+    }
+  });
+  arm(input.ms);
+  return () => system.scheduler.cancel(self, 'masterDown');
+});
+
 export const vrrpMachine = setup({
   types: {
     input: {} as VrrpInput,
@@ -239,6 +284,7 @@ export const vrrpMachine = setup({
   },
   actors: {
     advertTicker,
+    masterDownTimer,
   },
   actions: {
     // I/O, provided by actors/vrrp.ts; empty here so the machine runs anywhere.
@@ -269,6 +315,8 @@ export const vrrpMachine = setup({
      * group ignores repeats); the VRRP actor routes `vrrp.want` to the group only, not the bus.
      */
     setWant: assign((_, params: { want: VrrpContext['want'] }) => ({ want: params.want })),
+    /** restart the running Master_Down timer with the interval as it is now (after adoptInterval) */
+    restartMasterDown: sendTo('masterDown', ({ context }): MasterDownRestart => ({ type: 'restart', ms: masterDownMs(context) })),
     emitWant: emit(({ context }) => ({ type: 'vrrp.want' as const, instance: context.name, want: context.want })),
 
     becauseYield: assign(({ context, event }) => ({
@@ -348,6 +396,14 @@ export const vrrpMachine = setup({
     nopreempt: ({ context }) => context.nopreempt,
     preemptDelayConfigured: ({ context }) => context.preemptDelayMs > 0,
     senderHigherOrEqual: ({ context, event }) => event.type === 'advert.received' && event.priority >= context.priority,
+    // A BACKUP accepts an advert (Master_Down restarts, master recorded) when preemption is off,
+    // the sender's priority is ≥ ours (keepalived: equal priority is accepted, a BACKUP never
+    // compares addresses), or preempt_delay is configured and has not run out yet.
+    accepted: or([
+      'nopreempt',
+      'senderHigherOrEqual',
+      and(['preemptDelayConfigured', not(stateIn('#vrrp.backup.preempt.expired'))]),
+    ]),
     senderLower: ({ context, event }) =>
       event.type === 'advert.received' && event.priority > 0 && event.priority < context.priority,
     /** MASTER yields: higher priority, or equal priority and a higher address */
@@ -449,13 +505,14 @@ export const vrrpMachine = setup({
         timer: {
           initial: 'waiting',
           states: {
-            /** Master_Down_Interval, restarted by every accepted advert */
+            /** Master_Down_Interval (masterDownTimer), restarted by every accepted advert */
             waiting: {
-              after: {
-                masterDown: [
+              invoke: { id: 'masterDown', src: 'masterDownTimer', input: ({ self, context }) => ({ parent: self, ms: masterDownMs(context) }) },
+              on: {
+                'master.down': [
                   // keepalived: a sync-group member whose timer runs out only *wants* MASTER and
                   // re-arms; the group moves everyone once all want it (vrrp_sync_can_goto_master).
-                  { guard: 'inSyncGroup', target: 'waiting', reenter: true, actions: [...want('MASTER')] },
+                  { guard: 'inSyncGroup', actions: [...want('MASTER'), 'restartMasterDown'] },
                   {
                     target: '#vrrp.master',
                     actions: [{ type: 'because', params: { cause: 'master-down-timeout' } }, ...want('MASTER')],
@@ -483,15 +540,11 @@ export const vrrpMachine = setup({
                 // Accepted (Master_Down restarts, master recorded) when preemption is off, the
                 // sender's priority is ≥ ours (keepalived: equal priority is accepted, a BACKUP never
                 // compares addresses), or preempt_delay is configured and has not run out yet.
-                guard: or([
-                  'nopreempt',
-                  'senderHigherOrEqual',
-                  and(['preemptDelayConfigured', not(stateIn('#vrrp.backup.preempt.expired'))]),
-                ]),
-                target: '.waiting',
-                reenter: true,
-                actions: ['adoptInterval', 'recordMaster', ...want('BACKUP')],
+                guard: and(['accepted', stateIn('#vrrp.backup.timer.waiting')]),
+                actions: ['adoptInterval', 'recordMaster', ...want('BACKUP'), 'restartMasterDown'],
               },
+              // after a priority-0 advert (fast): a new master, a new timer
+              { guard: 'accepted', target: '.waiting', actions: ['adoptInterval', 'recordMaster', ...want('BACKUP')] },
               // A lower-priority master and we may preempt: "received lower priority (N) advert -
               // discarding". The timer is not restarted, so it runs out and we take over.
               { actions: { type: 'ignored', params: { reason: 'lower-priority' } } },

@@ -96,7 +96,7 @@ const within = (a: string, b: string) => b === '' || a === b || a.startsWith(`${
  */
 const VRRP_CAUSES: Record<string, (t: ChartTransition) => boolean> = {
   startup: (t) => within(t.source, 'init'),
-  'master-down-timeout': (t) => t.trigger === 'after masterDown',
+  'master-down-timeout': (t) => t.trigger === 'master.down',
   'priority-0-received': (t) => t.trigger === 'after skew',
   'higher-priority-advert': (t) => t.event === 'advert.received',
   'equal-priority-higher-address': (t) => t.event === 'advert.received',

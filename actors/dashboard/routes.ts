@@ -66,7 +66,7 @@ export type ActorOut = ActorRow & {
    * past: the candidates the event's cause allows)
    */
   arrows: string[];
-  /** the arrows in words: 'backup.timer.waiting → master: after masterDown' */
+  /** the arrows in words: 'backup.timer.waiting → master: master.down' */
   arrowText: string[];
   /** live only: the last changes of its active states, newest last */
   recent?: (LiveState['recent'][number] & { text: string[] })[];

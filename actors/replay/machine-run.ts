@@ -3,6 +3,7 @@
 // pending, cancelled ones dropped, so "the Master_Down timer ran out" is fed as exactly the event
 // the machine armed, never a made-up one; emitted events are handed back to the caller.
 import { initialTransition, transition, type AnyMachineSnapshot, type AnyStateMachine, type EventObject, type StateValue } from 'xstate';
+import { invokedTimers } from '../../machines/vrrp.machine.js';
 
 export class MachineRun {
   private snap: AnyMachineSnapshot;
@@ -52,15 +53,18 @@ export class MachineRun {
     return (actions as readonly { type: string; params?: unknown }[]).flatMap((a) => (a.type === 'xstate.emit' ? [(a.params as { event: EventObject }).event] : []));
   }
 
-  /** the event of the armed timer named `delay` (an `after` key: masterDown, delayLoop …) */
+  /**
+   * the event of the armed timer named `delay`: an `after` key (delayLoop …) or a timer the
+   * machine invokes as a child (the VRRP machine's masterDown, machines/vrrp.machine.ts invokedTimers)
+   */
   timer(delay: string): EventObject | undefined {
     for (const e of this.timers.values()) if (e.type.startsWith(`xstate.after.${delay}.`)) return e;
-    return undefined;
+    return this.snap.children[delay] ? invokedTimers[delay] : undefined;
   }
 
   /** the names of the armed timers */
   timerNames(): string[] {
-    return [...this.timers.values()].map((e) => e.type.split('.')[2] ?? e.type);
+    return [...[...this.timers.values()].map((e) => e.type.split('.')[2] ?? e.type), ...Object.keys(this.snap.children).filter((id) => invokedTimers[id])];
   }
 
   /** the spawned children's ids (a virtual server's slow-start ramps) */

@@ -42,7 +42,7 @@ export interface ChartTransition {
   readonly kind: ChartTransitionKind;
   /** the event type XState matches (xstate.after.…, xstate.done.actor.…); null for `always` */
   readonly event: string | null;
-  /** what the charts print on the arrow, before the guard: 'advert.received', 'after masterDown', 'connect done' */
+  /** what the charts print on the arrow, before the guard: 'advert.received', 'after skew', 'connect done' */
   readonly trigger: string;
   /** as the machine writes it: 'isOwner', 'and(senderWins, not(nopreempt))' */
   readonly guard?: string;

@@ -24,7 +24,7 @@ describe('vigil chart', () => {
     const r = vigil('chart', 'vrrp');
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^stateDiagram-v2\n/);
-    assert.match(r.stdout, /backup_timer_waiting --> master : after masterDown$/m);
+    assert.match(r.stdout, /backup_timer_waiting --> master : master.down$/m);
   });
 
   test('--format json: the model, with XState state paths', () => {

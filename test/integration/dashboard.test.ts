@@ -151,7 +151,7 @@ test('the state now, with the running actor exact; the state at a past moment fr
   s = await json('/api/state');
   vi1 = s['actors'].find((a: { key: string }) => a.key === 'lb1/vrrp/VI_1');
   assert.equal(vi1.state, 'MASTER');
-  assert.deepEqual(vi1.arrowText, ['backup.timer.waiting → master: after masterDown']);
+  assert.deepEqual(vi1.arrowText, ['backup.timer.waiting → master: master.down']);
   assert.deepEqual(s['status'].instances[0].vips, ['10.0.0.100/24 dev eth0']);
   assert.deepEqual(s['cluster'].vrids, [{ vrid: 51, masters: ['lb1/VI_1'], splitBrain: false }]);
 

@@ -53,7 +53,7 @@ test('events name the state entered; the arrows that lead there follow the cause
   const st = eventState(e)!;
   assert.deepEqual({ ...st }, { machine: 'vrrp', state: 'MASTER', from: 'BACKUP', ids: ['master'], fromIds: ['backup'], cause: 'master-down-timeout' });
   const vrrp = await model('vrrp');
-  assert.deepEqual(arrowsBetween(vrrp, ['backup'], ['master'], 'master-down-timeout'), [tid(vrrp, 'backup.timer.waiting', 'after masterDown')]);
+  assert.deepEqual(arrowsBetween(vrrp, ['backup'], ['master'], 'master-down-timeout'), [tid(vrrp, 'backup.timer.waiting', 'master.down')]);
   assert.deepEqual(arrowsBetween(vrrp, ['backup'], ['master'], 'priority-0-received'), [tid(vrrp, 'backup.timer.fast', 'after skew')]);
   // no cause: every way in
   assert.equal(arrowsBetween(vrrp, ['backup'], ['master']).length, 3);
@@ -90,7 +90,7 @@ test('a running actor: its exact states and the transitions it took, as chart id
   }
   s = tracker.states(models).get('lb1/vrrp/VI_1')!;
   assert.equal(s.ids[0], 'master');
-  assert.ok(s.recent.some((r) => r.arrows.includes(tid(vrrp, 'backup.timer.waiting', 'after masterDown'))), JSON.stringify(s.recent));
+  assert.ok(s.recent.some((r) => r.arrows.includes(tid(vrrp, 'backup.timer.waiting', 'master.down'))), JSON.stringify(s.recent));
   assert.ok(changed.length > 0 && changed.every((k) => k === 'lb1/vrrp/VI_1'));
   // a MASTER's adverts re-arm a timer in place: no change, no new arrow
   const before = tracker.states(models).get('lb1/vrrp/VI_1')!.recent.length;

@@ -134,6 +134,38 @@ test('the MASTER advertises every advert_int with its current priority, and its 
   await b.inst.shutdown();
 });
 
+test('a BACKUP accepts its master\'s steady adverts without a machine step; a new priority goes through the machine; silence still ends in MASTER one Master_Down_Interval after the last advert', async () => {
+  const clock = new SimulatedClock();
+  const lan = createMemoryLan();
+  const toB: number[] = [];
+  lan.fault = (f) => ((f.from === 'a' && f.proto === 112 && toB.push(clock.now())), 'deliver');
+  const a = await node(lan, clock, 'a', '10.0.0.1', conf(150));
+  const b = await node(lan, clock, 'b', '10.0.0.2', conf(100));
+  await advance(clock, 4000);
+  assert.equal(a.inst.state(), 'MASTER');
+  const fast0 = b.inst.fastAccepted;
+  await advance(clock, 10_000); // nearly three of b's Master_Down_Intervals (3.6 s)
+  assert.equal(b.inst.state(), 'BACKUP', 'the fast path restarts the Master_Down timer');
+  assert.equal(b.inst.fastAccepted - fast0, 10, 'every steady advert, without a machine step');
+  // a lower priority from the master (still above b's): the machine records it, then fast again
+  a.inst.setTracker({ kind: 'script', name: 'chk', weight: -20, reverse: false, status: 'failed' });
+  const fast1 = b.inst.fastAccepted;
+  await advance(clock, 3000);
+  assert.equal(b.inst.state(), 'BACKUP');
+  assert.equal(b.inst.fastAccepted - fast1, 2, 'the first advert at 130 took the machine\'s path');
+  // silence: b takes over Master_Down_Interval (3 × 1 s + skew (256 − 100) / 256 s) after a's last advert
+  lan.partition('a', 'b');
+  const last = toB.at(-1)!;
+  await advance(clock, 5000);
+  const took = b.events.find((e) => e.type === 'vrrp.state' && e.data.to === 'MASTER');
+  assert.ok(took, 'b became MASTER');
+  const after = Date.parse(took.time) - last;
+  const masterDown = 3000 + ((256 - 100) * 1000) / 256; // 3609.375 ms; the clock moves 10 ms a step
+  assert.ok(after >= masterDown && after < masterDown + 10, `MASTER ${after} ms after the last advert`);
+  await a.inst.shutdown();
+  await b.inst.shutdown();
+});
+
 test('the master’s interface goes down: FAULT, VIPs removed; the other node takes over', async () => {
   const clock = new SimulatedClock();
   const lan = createMemoryLan();
