@@ -32,7 +32,7 @@ import {
   type NlMessage,
 } from './genl.js';
 import { familyOf } from './table.js';
-import type { LbAlgo, LbDestination, LbFamily, LbFlag, LbKind, LbProtocol, LbService } from './types.js';
+import type { LbAlgo, LbDestination, LbFamily, LbFlag, LbKind, LbProtocol, LbService, LbSyncDaemon } from './types.js';
 import { LB_ALGOS } from './types.js';
 
 export const IPVS_GENL_NAME = 'IPVS';
@@ -72,14 +72,8 @@ const DAEMON_STATE = { master: 1, backup: 2 } as const;
  * `role` and `syncId` name it to DEL_DAEMON; NEW_DAEMON carries the rest (absent: the kernel's
  * defaults: maxlen from the MTU, port 8848, ttl 1, group 224.0.0.81).
  */
-export interface IpvsSyncDaemon {
+export interface IpvsSyncDaemon extends LbSyncDaemon {
   readonly role: 'master' | 'backup';
-  readonly ifname: string;
-  readonly syncId: number;
-  readonly maxlen?: number;
-  readonly port?: number;
-  readonly ttl?: number;
-  readonly group?: string;
 }
 
 /** The daemon attribute: state and sync id, plus for NEW the interface and the options set. */
