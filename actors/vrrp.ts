@@ -126,9 +126,9 @@ export function resolveInstance(inst: VrrpInstance, g: GlobalDefs, syncGroup?: s
     })),
     ...(inst.unicastTtl !== undefined ? { unicastTtl: inst.unicastTtl } : {}),
     ...(inst.auth ? { auth: { type: inst.auth.type, pass: inst.auth.pass ?? '' } } : {}),
-    checkUnicastSrc: g.vrrpCheckUnicastSrc,
+    checkUnicastSrc: inst.checkUnicastSrc ?? g.vrrpCheckUnicastSrc,
     owner: inst.priority === 255,
-    ownerIgnoreAdverts: strict || inst.other['owner_ignore_adverts'] !== undefined || g.other['vrrp_owner_ignore_adverts'] !== undefined,
+    ownerIgnoreAdverts: strict || (inst.ownerIgnoreAdverts ?? g.vrrpOwnerIgnoreAdverts ?? false),
   };
   const trackedInterfaces = [
     ...(inst.dontTrackPrimary ? [] : [{ name: base, weight: 0, reverse: false, own: true }]),

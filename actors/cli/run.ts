@@ -264,7 +264,7 @@ export async function run(args: readonly string[]): Promise<number> {
   // the adverts' source address (an interface's primary address) is read again when the kernel
   // reports an address change, and at least once a minute should a notification be lost (the
   // watch ends with the daemon's ip.close())
-  const vrrpNet = createRawVrrpNet({ log, addressMaxAgeMs: 60_000 });
+  const vrrpNet = createRawVrrpNet({ log, addressMaxAgeMs: 60_000, ...(g.logUnknownVrids ? { logUnknownVrids: true } : {}) });
   const ip = createIpNet();
   ip.watchAddresses(() => vrrpNet.addressesChanged());
   const daemon = new Daemon(loaded.config, {

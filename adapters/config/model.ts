@@ -73,6 +73,10 @@ export interface GlobalDefs {
   vrrpStrict: boolean;
   vrrpSkipCheckAdvAddr: boolean;
   vrrpCheckUnicastSrc: boolean;
+  /** vrrp_owner_ignore_adverts: an address owner (priority 255) ignores every advert it receives */
+  vrrpOwnerIgnoreAdverts?: boolean;
+  /** log_unknown_vrids: adverts for VRIDs no instance has are logged (read at start) */
+  logUnknownVrids?: boolean;
   vrrpDownTimerAdverts: number;
   vrrpLowerPrioNoAdvert: boolean;
   vrrpHigherPrioSendAdvert: boolean;
@@ -260,6 +264,10 @@ export interface VrrpInstance extends Trackers {
   strictMode?: boolean;
   accept?: boolean;
   skipCheckAdvAddr?: boolean;
+  /** check_unicast_src (else global vrrp_check_unicast_src): unicast adverts only from the unicast peers */
+  checkUnicastSrc?: boolean;
+  /** owner_ignore_adverts (else global vrrp_owner_ignore_adverts) */
+  ownerIgnoreAdverts?: boolean;
   downTimerAdverts?: number;
   lowerPrioNoAdvert?: boolean;
   higherPrioSendAdvert?: boolean;

@@ -164,6 +164,8 @@ export class Demux {
     private readonly counters: VrrpCounters,
     private readonly log: Log,
     private readonly where: string,
+    /** global_defs log_unknown_vrids: adverts for a VRID no instance has are logged at info */
+    private readonly logUnknownVrids = false,
   ) {}
 
   get size(): number {
@@ -224,7 +226,9 @@ export class Demux {
 
   private unclaimed(reason: DropReason, src: string | undefined, detail: string): void {
     const n = ++this.counters[reason];
-    // keepalived logs unknown VRIDs only with log_unknown_vrids; the rest at LOG_INFO, rate limited
-    if (worthLogging(n)) this.log.debug({ where: this.where, reason, src, count: n }, detail);
+    // keepalived logs unknown VRIDs only with log_unknown_vrids (rate limited here as every drop is)
+    if (!worthLogging(n)) return;
+    if (reason === 'unknown-vrid' && this.logUnknownVrids) this.log.info({ where: this.where, reason, src, count: n }, detail);
+    else this.log.debug({ where: this.where, reason, src, count: n }, detail);
   }
 }

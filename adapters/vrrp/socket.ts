@@ -66,6 +66,8 @@ export interface RawVrrpNetOptions {
    *  open() reads them afresh, and so does the first send after addressesChanged()). One read
    *  costs about 40 µs (getifaddrs) and a netlink dump of every address on the host. */
   addressMaxAgeMs?: number;
+  /** global_defs log_unknown_vrids: adverts for a VRID no instance has are logged at info (else debug) */
+  logUnknownVrids?: boolean;
 }
 
 export interface RawVrrpNet extends VrrpNet {
@@ -147,6 +149,7 @@ class RawNet implements RawVrrpNet {
   private readonly readInterfaces: () => NodeJS.Dict<NetworkInterfaceInfo[]>;
   private readonly ifindexOf: (iface: string) => number | undefined;
   private readonly maxAge: number;
+  readonly logUnknownVrids: boolean;
   private ifaces: NodeJS.Dict<NetworkInterfaceInfo[]> = {};
   private readAt = -Infinity;
   private closed = false;
@@ -156,6 +159,7 @@ class RawNet implements RawVrrpNet {
     this.readInterfaces = opts.interfaces ?? networkInterfaces;
     this.ifindexOf = opts.ifindex ?? sysfsIfindex;
     this.maxAge = opts.addressMaxAgeMs ?? 1000;
+    this.logUnknownVrids = opts.logUnknownVrids === true;
   }
 
   open(spec: EndpointSpec, handlers: EndpointHandlers & { onSendError?(err: Error): void }): VrrpEndpoint {
@@ -321,7 +325,7 @@ class Link {
     readonly ifindex: number,
     private readonly net: RawNet,
   ) {
-    this.demux = new Demux(net.counters, net.log, `${iface} (IPv${family})`);
+    this.demux = new Demux(net.counters, net.log, `${iface} (IPv${family})`, net.logUnknownVrids);
   }
 
   get idle(): boolean {

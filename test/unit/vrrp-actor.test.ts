@@ -86,6 +86,17 @@ vrrp_instance VI_1 {
   assert.deepEqual(x.trackedInterfaces, [{ name: 'eth0', weight: 0, reverse: false, own: true }]);
 });
 
+test('check_unicast_src and owner_ignore_adverts: the instance\'s keyword, else the global one', () => {
+  const inst = (name: string, extra: string) => `vrrp_instance ${name} {\n  interface eth0\n  virtual_router_id ${name === 'A' ? 1 : 2}\n  priority 255\n${extra}  unicast_peer {\n    10.0.0.2\n  }\n  virtual_ipaddress {\n    10.0.0.${name === 'A' ? 100 : 101}/24\n  }\n}\n`;
+  const r = parse(`global_defs {\n  vrrp_owner_ignore_adverts\n}\n${inst('A', '  check_unicast_src\n')}${inst('B', '  owner_ignore_adverts off\n')}`);
+  assert.deepEqual(r.diagnostics.filter((d) => d.code === 'not-acted-on'), []);
+  const [a, b] = r.config.instances.map((i) => resolveInstance(i, r.config.global));
+  assert.equal(a!.endpoint.checkUnicastSrc, true);
+  assert.equal(a!.endpoint.ownerIgnoreAdverts, true, 'the global keyword');
+  assert.equal(b!.endpoint.checkUnicastSrc, false);
+  assert.equal(b!.endpoint.ownerIgnoreAdverts, false, "the instance's own wins");
+});
+
 test('two nodes: the higher priority holds both VIPs (label kept) and announces them; the other holds none', async () => {
   const clock = new SimulatedClock();
   const lan = createMemoryLan();

@@ -3,7 +3,8 @@
 // checksum, AH's sequence number) gives the bytes a fresh encoding would.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Member, silentLog, zeroCounters } from '../../adapters/vrrp/demux.js';
+import { Demux, Member, silentLog, zeroCounters, type Log } from '../../adapters/vrrp/demux.js';
+import type { Parsed } from '../../adapters/vrrp/codec.js';
 import type { EndpointSpec } from '../../adapters/vrrp/types.js';
 
 const SRC = '10.99.0.11';
@@ -64,5 +65,21 @@ describe('Member.frames', () => {
     const b = m.frames(SRC, 100)[0]!.bytes;
     assert.deepEqual([seq(a), seq(b)], [1, 2]);
     assert.notDeepEqual(a, b);
+  });
+});
+
+describe('Demux: log_unknown_vrids', () => {
+  it('an advert for a VRID no instance has is counted, and logged at info only with log_unknown_vrids', () => {
+    const unknown = { ok: true, ip: { src: '10.99.0.99', dst: '224.0.0.18' }, advert: { vrid: 99 } } as unknown as Parsed;
+    for (const on of [false, true]) {
+      const lines: string[] = [];
+      const log: Log = { ...silentLog, debug: (_o, m) => void lines.push(`debug ${m}`), info: (_o, m) => void lines.push(`info ${m}`) };
+      const counters = zeroCounters();
+      const d = new Demux(counters, log, 'eth0 (IPv4)', on);
+      d.add(member(spec()));
+      d.deliver(unknown);
+      assert.equal(counters['unknown-vrid'], 1);
+      assert.deepEqual(lines, [`${on ? 'info' : 'debug'} unknown VRID 99 received on eth0 (IPv4) from 10.99.0.99`]);
+    }
   });
 });

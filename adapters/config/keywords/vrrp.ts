@@ -171,7 +171,7 @@ export const vrrpInstance = table<I>('vrrp_instance', {
   },
   unicast_ttl: int(0, 255, (t, v) => { t.unicastTtl = v; }),
   unicast_fault_no_peer: keep(),
-  check_unicast_src: keep(),
+  check_unicast_src: { h: (s, c, t) => { t.checkUnicastSrc = c.bool(s); } },
   old_unicast_checksum: keep(),
   v3_checksum_as_v2: keep(),
   use_vmac: {
@@ -227,7 +227,7 @@ export const vrrpInstance = table<I>('vrrp_instance', {
   thread_timer_expired: { ...keep(), deprecated: 'timer_expired_backup' },
   lower_prio_no_advert: flag((t, v) => { t.lowerPrioNoAdvert = v; }),
   higher_prio_send_advert: flag((t, v) => { t.higherPrioSendAdvert = v; }),
-  owner_ignore_adverts: keep(),
+  owner_ignore_adverts: { h: (s, c, t) => { t.ownerIgnoreAdverts = c.bool(s); } },
   debug: keep('debug levels are unused (as in keepalived); use the event stream'),
   garp_master_delay: ms(0, 86400, (t, v) => { t.garpMasterDelayMs = v; }),
   garp_master_repeat: int(1, 65535, (t, v) => { t.garpMasterRepeat = v; }),
