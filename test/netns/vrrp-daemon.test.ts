@@ -129,6 +129,20 @@ describe('vigil run in namespaces', { skip }, () => {
     await stopAll();
   });
 
+  test('SIGTERM while the startup script runs: the script is terminated, nothing starts, exit 0', async () => {
+    const text = conf({ priority: 150 }).replace('global_defs {\n', `global_defs {\n  startup_script "/bin/sleep 30"\n`);
+    const d = startVigil(lab, 1, text, dir);
+    running.push(d);
+    await d.waitFor(/Running startup script/, 5000);
+    const t0 = Date.now();
+    assert.equal(await d.stop('SIGTERM'), 0);
+    assert.ok(Date.now() - t0 < 4000, `stopped in ${Date.now() - t0} ms, not after the script's 10 s timeout`);
+    assert.ok(!d.lines.some((l) => /Starting VRRP|Entering/.test(l)), d.lines.join('\n'));
+    const ps = await lab.exec(1, 'ps', ['-eo', 'args']).catch(() => '');
+    assert.ok(!/^\/bin\/sleep 30$/m.test(ps), 'the script is gone');
+    await stopAll();
+  });
+
   test('nopreempt: the returning higher-priority node stays BACKUP', async () => {
     const b = vigil(2, { priority: 100, extra: '  nopreempt\n' });
     await b.waitFor(/Entering MASTER STATE/, 3000);
