@@ -422,7 +422,10 @@ export class NotifierActor {
       this.currentTransport();
       this.outbox.retryNow();
     }
-    void this.syncFifos().then(() => this.statesOnReload(r));
+    void this.syncFifos().then(
+      () => this.statesOnReload(r),
+      (err: Error) => this.log.error({ err }, `notify FIFOs after the reload: ${err.message}`),
+    );
   }
 
   /**
