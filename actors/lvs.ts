@@ -502,16 +502,14 @@ export class LvsSet implements HealthChecks {
    * is handed on, checker id → up, for the next one to start from (as a restarted thread does).
    */
   handOff(): Map<string, boolean> {
-    this.pendingStarts = []; // never started: nothing known to hand on (the next set starts them afresh)
+    // checkers never created (a sliced start) know nothing to hand on: the next set starts them afresh
     const health = new Map<string, boolean>();
-    for (const r of [...this.running]) {
-      for (const c of r.checkers) health.set(c.id.replace(/^checker:/, ''), c.getSnapshot().context.health.up);
-      this.stopOne(r, false);
-    }
+    for (const r of this.running) for (const c of r.checkers) health.set(c.id.replace(/^checker:/, ''), c.getSnapshot().context.health.up);
+    void this.stop({ announce: false });
     return health;
   }
 
-  /** checkers stop (their running probes are cancelled); virtual servers announce omega's DOWNs */
+  /** checkers stop (their running probes are cancelled); virtual servers announce omega's DOWNs unless `announce` is false */
   stop({ announce = true }: { announce?: boolean } = {}): Promise<void> {
     this.pendingStarts = []; // never started: nothing to stop
     for (const r of [...this.running]) this.stopOne(r, announce);

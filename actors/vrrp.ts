@@ -248,7 +248,7 @@ export class VrrpInstanceActor {
         return () => i.clock.clearTimeout(id);
       }),
       // The BACKUP's Master_Down timer on the instance's clock; the instance restarts it itself for
-      // an advert identical to the last one accepted (VrrpInstanceActor.restartMasterDown)
+      // an advert identical to the last one accepted (VrrpInstanceActor.fastAccept)
       masterDownTimer: fromCallback<EventObject, MasterDownTimerInput>(({ input, sendBack, receive }) => {
         const i = VrrpInstanceActor.owners.get(input.parent as AnyActorRef);
         if (!i) return;

@@ -537,9 +537,7 @@ export const vrrpMachine = setup({
             'advert.received': [
               { guard: 'priorityZero', target: '.fast' },
               {
-                // Accepted (Master_Down restarts, master recorded) when preemption is off, the
-                // sender's priority is ≥ ours (keepalived: equal priority is accepted, a BACKUP never
-                // compares addresses), or preempt_delay is configured and has not run out yet.
+                // accepted (the guard says when): the master recorded, Master_Down restarted
                 guard: and(['accepted', stateIn('#vrrp.backup.timer.waiting')]),
                 actions: ['adoptInterval', 'recordMaster', ...want('BACKUP'), 'restartMasterDown'],
               },

@@ -15,6 +15,13 @@ export type SslContextResult =
   | { readonly ok: true; readonly context: tls.SecureContext }
   | { readonly ok: false; readonly keyword: 'ca' | 'certificate' | 'key'; readonly message: string };
 
+/** A key without its certificate or the other way round (config-test says so without reading a file). */
+export function sslIncomplete(spec: SslFiles): { keyword: 'certificate' | 'key'; message: string } | undefined {
+  if (spec.key !== undefined && spec.certificate === undefined) return { keyword: 'key', message: 'a key without a certificate: add certificate FILE' };
+  if (spec.certificate !== undefined && spec.key === undefined) return { keyword: 'certificate', message: 'a certificate without its key: add key FILE' };
+  return undefined;
+}
+
 /** Read the files and build the context; which keyword's file is at fault when it cannot be made. */
 export function loadSslContext(spec: SslFiles, read: (file: string) => Buffer = readFileSync): SslContextResult {
   const files: Partial<Record<'ca' | 'certificate' | 'key', Buffer>> = {};
@@ -29,8 +36,8 @@ export function loadSslContext(spec: SslFiles, read: (file: string) => Buffer = 
   }
   // Node takes a CA file without a single certificate in it silently (OpenSSL's load_verify_locations does not)
   if (files.ca && !files.ca.includes('-----BEGIN CERTIFICATE-----')) return { ok: false, keyword: 'ca', message: `${spec.ca}: no PEM certificate in it` };
-  if (files.key && !files.certificate) return { ok: false, keyword: 'key', message: 'a key without a certificate: add certificate FILE' };
-  if (files.certificate && !files.key) return { ok: false, keyword: 'certificate', message: 'a certificate without its key: add key FILE' };
+  const half = sslIncomplete(spec);
+  if (half) return { ok: false, ...half };
   // one part at a time, so that the error names the file at fault
   const steps: ['ca' | 'certificate' | 'key', tls.SecureContextOptions][] = [
     ['ca', files.ca ? { ca: files.ca } : {}],

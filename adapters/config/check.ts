@@ -4,6 +4,7 @@
 import * as path from 'node:path';
 import type { Diagnostics, Loc } from './diagnostics.js';
 import type { HostInfo } from './host.js';
+import { sslIncomplete } from '../checkers/ssl.js';
 import { nftablesProblems } from '../lb/config.js';
 import type { Checker, KeepalivedConfig, ScriptSpec, VirtualServer, VrrpInstance } from './model.js';
 import { suggest } from './schema.js';
@@ -313,9 +314,7 @@ function checkSsl(cfg: KeepalivedConfig, d: Diagnostics, host?: HostInfo): void 
   const report = (keyword: 'ca' | 'certificate' | 'key', message: string) =>
     d[used ? 'error' : 'warning']('ssl-context', `SSL ${keyword}: ${message}`, ssl.locs[keyword] ?? ssl.loc, used ? 'every SSL_GET would fail with this context' : undefined);
   if (ssl.password !== undefined && ssl.key === undefined) d.warning('ssl-password-unused', "SSL: 'password' has no 'key' to decrypt", ssl.locs.password ?? ssl.loc);
-  if (ssl.key !== undefined && ssl.certificate === undefined) return report('key', 'a key without a certificate: add certificate FILE');
-  if (ssl.certificate !== undefined && ssl.key === undefined) return report('certificate', 'a certificate without its key: add key FILE');
-  const bad = host?.sslContext?.(ssl);
+  const bad = sslIncomplete(ssl) ?? host?.sslContext?.(ssl);
   if (bad) report(bad.keyword, bad.message);
 }
 
