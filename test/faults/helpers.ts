@@ -317,3 +317,31 @@ export function rng(seed: number) {
   };
   return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]! };
 }
+
+/**
+ * What the lab looks like, for a failure message: each host's addresses and neighbours, the
+ * bridge's forwarding table, and the last log lines of each daemon given.
+ */
+export async function labState(lab: Lab, daemons: readonly Daemon[] = []): Promise<string> {
+  const out: string[] = [];
+  const q = (p: Promise<string>) => p.catch((e: Error) => `(failed: ${e.message.split('\n')[0]})`);
+  for (let i = 1; i <= lab.hosts.length; i++) {
+    out.push(`host ${i} addr:\n${await q(lab.exec(i, 'ip', ['-o', '-4', 'addr', 'show']))}`);
+    out.push(`host ${i} link:\n${await q(lab.exec(i, 'ip', ['-o', 'link', 'show', 'dev', 'eth0']))}`);
+    out.push(`host ${i} neigh:\n${await q(lab.exec(i, 'ip', ['neigh', 'show']))}`);
+  }
+  out.push(`bridge fdb:\n${await q(sh('bridge', ['-n', lab.sw, 'fdb', 'show', 'br', 'br0']))}`);
+  for (const d of daemons) out.push(`host ${d.host} log (last 40):\n  ${d.lines.slice(-40).join('\n  ')}`);
+  return out.join('\n');
+}
+
+/** run `step`; when it fails, rethrow with the lab's state appended to the message */
+export async function explained<T>(lab: Lab, daemons: readonly Daemon[], step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (e) {
+    const err = e instanceof Error ? e : new Error(String(e));
+    err.message += `\n--- lab state ---\n${await labState(lab, daemons)}`;
+    throw err;
+  }
+}

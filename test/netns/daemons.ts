@@ -135,6 +135,17 @@ export async function ping(lab: Lab, i: number, address: string): Promise<boolea
     .catch(() => false);
 }
 
+/**
+ * Wait until `vip` is on host `holder` and on none of `others`. A MASTER stepping down logs its
+ * BACKUP state before its VIP is gone; a host that resolves the VIP in that gap may get the old
+ * MASTER's answer first and keep it (the neighbour entry stays REACHABLE for 15-45 s), so a test
+ * that counts lost pings starts once the handover is complete.
+ */
+export async function vipSettled(lab: Lab, holder: number, others: readonly number[], vip: string, ms = 5000): Promise<void> {
+  const has = async (i: number) => (await addresses(lab, i)).includes(vip);
+  await eventually(async () => (await has(holder)) && (await Promise.all(others.map(has))).every((x) => !x), ms, `${vip} on host ${holder} only`);
+}
+
 /** poll (in a test, on real time) until f() is true */
 export async function eventually(f: () => Promise<boolean> | boolean, ms = 5000, what = 'condition'): Promise<void> {
   const end = Date.now() + ms;

@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab, netnsSkipReason } from './lab.js';
-import { addresses, cleanup, eventually, ping, startVigil, tempDir, VIGIL_BIN, vigilBuilt, type Daemon } from './daemons.js';
+import { addresses, cleanup, eventually, ping, startVigil, tempDir, VIGIL_BIN, vigilBuilt, vipSettled, type Daemon } from './daemons.js';
 
 const skip = netnsSkipReason() ?? vigilBuilt();
 if (skip) console.log(`# skipping reload: ${skip}`);
@@ -90,6 +90,7 @@ describe('reload in namespaces', { skip }, () => {
     await h2.waitFor(/VRRP started/);
     h1 = startVigil(lab, 1, conf('h1', 200, [A]), dir);
     await h1.waitFor(/\(VI_1\) Entering MASTER/);
+    await vipSettled(lab, 1, [2], '10.99.0.100');
     await eventually(() => ping(lab, 3, '10.99.0.100'), 5000, 'VIP reachable');
   });
   after(async () => {
