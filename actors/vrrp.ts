@@ -103,8 +103,10 @@ export function resolveInstance(inst: VrrpInstance, g: GlobalDefs, syncGroup?: s
       masterRepeat: inst.garpMasterRepeat ?? g.vrrpGarpMasterRepeat,
       masterRefreshMs: inst.garpMasterRefreshMs ?? g.vrrpGarpMasterRefreshMs,
       masterRefreshRepeat: inst.garpMasterRefreshRepeat ?? g.vrrpGarpMasterRefreshRepeat,
-      lowerPrioRepeat: inst.garpLowerPrioRepeat ?? g.vrrpGarpLowerPrioRepeat ?? 0,
-      lowerPrioDelayMs: inst.garpLowerPrioDelayMs ?? g.vrrpGarpLowerPrioDelayMs ?? 0,
+      // keepalived: unset, they follow the global vrrp_garp_master_repeat / _delay (not the
+      // instance's); strict mode sends none
+      lowerPrioRepeat: strict ? 0 : (inst.garpLowerPrioRepeat ?? g.vrrpGarpLowerPrioRepeat ?? g.vrrpGarpMasterRepeat),
+      lowerPrioDelayMs: strict ? 0 : (inst.garpLowerPrioDelayMs ?? g.vrrpGarpLowerPrioDelayMs ?? g.vrrpGarpMasterDelayMs),
     },
     ...(syncGroup ? { syncGroup } : {}),
     startupDelayMs: g.vrrpStartupDelayMs,

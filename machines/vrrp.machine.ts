@@ -7,7 +7,7 @@
 // The rules are keepalived's (keepalived/vrrp/vrrp.c vrrp_state_backup, vrrp_state_master_rx,
 // vrrp_state_leave_master, vrrp_state_leave_fault), which differ from RFC 5798 in places; each
 // difference is marked "keepalived:".
-import { and, assign, emit, fromCallback, not, or, sendTo, setup, stateIn, type EventObject } from 'xstate';
+import { and, assign, emit, fromCallback, not, or, raise, sendTo, setup, stateIn, type EventObject } from 'xstate';
 import { compareAddresses } from './address.js';
 
 export type VrrpStateName = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP';
@@ -89,7 +89,9 @@ export type VrrpEvent =
   /** the MASTER's advert interval is over (advertTicker) */
   | { type: 'advert.due' }
   /** Master_Down_Interval ran out (masterDownTimer) */
-  | { type: 'master.down' };
+  | { type: 'master.down' }
+  /** raised by the MASTER when it hears a lower-priority advert (for its GARP regions) */
+  | { type: 'lower-prio.heard' };
 
 /** What a reload may change on a running instance without restarting it (an owner stays an owner). */
 export type VrrpTunables = Pick<
@@ -187,14 +189,10 @@ const want = (w: VrrpContext['want']) => [{ type: 'setWant', params: { want: w }
 const yieldTo = () => ['becauseYield', 'adoptInterval', 'recordMaster', ...want('BACKUP'), 'removeVips'] as const;
 
 /** MASTER hearing a lower-priority master: GARP burst and notify_master_rx_lower_pri */
-const answerLower = () =>
-  [
-    {
-      type: 'sendGarp',
-      params: ({ context }: { context: VrrpContext }) => ({ repeat: context.garp.lowerPrioRepeat, reason: 'lower-prio' as const }),
-    },
-    'rxLowerPriority',
-  ] as const;
+// and `lower-prio.heard` for the GARP regions (lowerPrioBurst, lowerPrio). Raised, because a
+// region's own `advert.received` transition would take the event from the MASTER state's
+// (XState takes a parallel state's own transitions only when no region has one).
+const answerLower = () => ['rxLowerPriority', 'heardLower'] as const;
 
 const clampPriority = (p: number) => Math.max(1, Math.min(254, Math.trunc(p)));
 
@@ -371,6 +369,7 @@ export const vrrpMachine = setup({
       const e = event as AdvertEvent;
       return { type: 'vrrp.ignored' as const, instance: context.name, src: e.src, priority: e.priority, reason: params.reason };
     }),
+    heardLower: raise({ type: 'lower-prio.heard' }),
     rxLowerPriority: emit(({ context, event }) => {
       const e = event as AdvertEvent;
       return { type: 'vrrp.rx-lower-priority' as const, instance: context.name, src: e.src, priority: e.priority, ours: context.priority };
@@ -422,6 +421,7 @@ export const vrrpMachine = setup({
     garpDelayed: ({ context }) => context.garp.masterDelayMs > 0,
     garpRefresh: ({ context }) => context.garp.masterRefreshMs > 0,
     lowerPrioNoAdvert: ({ context }) => context.lowerPrioNoAdvert,
+    lowerPrioGarp: ({ context }) => context.garp.lowerPrioRepeat > 0,
     lowerPrioGarpDelayed: ({ context }) => context.garp.lowerPrioRepeat > 0 && context.garp.lowerPrioDelayMs > 0,
   },
   delays: {
@@ -432,6 +432,7 @@ export const vrrpMachine = setup({
     garpMasterDelay: ({ context }) => context.garp.masterDelayMs,
     garpMasterRefresh: ({ context }) => context.garp.masterRefreshMs,
     garpLowerPrioDelay: ({ context }) => context.garp.lowerPrioDelayMs,
+    advertInterval: ({ context }) => advertIntervalMs(context),
   },
 }).createMachine({
   id: 'vrrp',
@@ -689,12 +690,32 @@ export const vrrpMachine = setup({
             done: {},
           },
         },
+        /**
+         * garp_lower_prio_repeat: GARPs answer a lower-priority advert (keepalived), at most one burst
+         * per advert interval: a peer advertising as it should gets one per advert, a flood of
+         * lower-priority adverts is not multiplied into GARPs
+         */
+        lowerPrioBurst: {
+          initial: 'ready',
+          states: {
+            ready: {
+              on: {
+                'lower-prio.heard': {
+                  guard: 'lowerPrioGarp',
+                  target: 'quiet',
+                  actions: { type: 'sendGarp', params: ({ context }) => ({ repeat: context.garp.lowerPrioRepeat, reason: 'lower-prio' as const }) },
+                },
+              },
+            },
+            quiet: { after: { advertInterval: 'ready' } },
+          },
+        },
         /** garp_lower_prio_delay: the second burst after a lower-priority advert */
         lowerPrio: {
           initial: 'idle',
           states: {
             idle: {
-              on: { 'advert.received': { guard: and(['senderLoses', 'lowerPrioGarpDelayed']), target: 'waiting' } },
+              on: { 'lower-prio.heard': { guard: 'lowerPrioGarpDelayed', target: 'waiting' } },
             },
             waiting: {
               after: {

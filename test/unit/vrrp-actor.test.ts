@@ -86,6 +86,41 @@ vrrp_instance VI_1 {
   assert.deepEqual(x.trackedInterfaces, [{ name: 'eth0', weight: 0, reverse: false, own: true }]);
 });
 
+test('garp_lower_prio_repeat/_delay: unset, the global master repeat and delay (keepalived), 0 in strict mode; vrrp_min_garp', () => {
+  const inst = (name: string, vrid: number, extra = '') =>
+    `vrrp_instance ${name} {\n  interface eth0\n  virtual_router_id ${vrid}\n  priority 100\n  garp_master_repeat 2\n${extra}  virtual_ipaddress {\n    10.0.0.${vrid}/24\n  }\n}\n`;
+  const lower = (text: string) => {
+    const r = parse(text);
+    assert.deepEqual(r.diagnostics.filter((d) => d.severity === 'error'), []);
+    return r.config.instances.map((i) => {
+      const g = resolveInstance(i, r.config.global).input.garp;
+      return [i.name, g.masterRepeat, g.masterDelayMs, g.lowerPrioRepeat, g.lowerPrioDelayMs];
+    });
+  };
+  // defaults: a MASTER answers a lower-priority advert with 5 GARPs and 5 more after 5 s (the
+  // instance's own garp_master_repeat does not count: keepalived takes the global one)
+  assert.deepEqual(lower(inst('A', 1) + inst('B', 2, '  garp_lower_prio_repeat 3\n  garp_lower_prio_delay 1\n') + inst('C', 3, '  strict_mode\n')), [
+    ['A', 2, 5000, 5, 5000],
+    ['B', 2, 5000, 3, 1000],
+    ['C', 2, 5000, 0, 0],
+  ]);
+  assert.deepEqual(lower(`global_defs {\n  vrrp_garp_master_repeat 4\n  vrrp_garp_master_delay 2\n}\n${inst('A', 1)}`), [['A', 2, 2000, 4, 2000]]);
+  assert.deepEqual(lower(`global_defs {\n  vrrp_garp_lower_prio_repeat 1\n}\n${inst('A', 1)}`), [['A', 2, 5000, 1, 5000]]);
+  // vrrp_min_garp: one GARP, no second burst, for the instances that do not set their own
+  const min = (g: string) => {
+    const r = parse(`global_defs {\n${g}}\n${inst('A', 1).replace('  garp_master_repeat 2\n', '')}`);
+    assert.deepEqual(r.diagnostics.filter((d) => d.code === 'not-acted-on' || d.severity === 'error'), []);
+    const x = resolveInstance(r.config.instances[0]!, r.config.global).input.garp;
+    return [x.masterRepeat, x.masterDelayMs, x.masterRefreshMs, x.lowerPrioRepeat, x.lowerPrioDelayMs];
+  };
+  assert.deepEqual(min(''), [5, 5000, 0, 5, 5000]);
+  assert.deepEqual(min('  vrrp_min_garp\n'), [1, 0, 0, 1, 0]);
+  assert.deepEqual(min('  vrrp_min_garp false\n'), [5, 5000, 0, 5, 5000]);
+  // what is set to something else stays, before or after it
+  assert.deepEqual(min('  vrrp_garp_master_repeat 3\n  vrrp_min_garp\n'), [3, 0, 0, 3, 0]);
+  assert.deepEqual(min('  vrrp_min_garp\n  vrrp_garp_master_delay 1\n'), [1, 1000, 0, 1, 1000]);
+});
+
 test('check_unicast_src and owner_ignore_adverts: the instance\'s keyword, else the global one', () => {
   const inst = (name: string, extra: string) => `vrrp_instance ${name} {\n  interface eth0\n  virtual_router_id ${name === 'A' ? 1 : 2}\n  priority 255\n${extra}  unicast_peer {\n    10.0.0.2\n  }\n  virtual_ipaddress {\n    10.0.0.${name === 'A' ? 100 : 101}/24\n  }\n}\n`;
   const r = parse(`global_defs {\n  vrrp_owner_ignore_adverts\n}\n${inst('A', '  check_unicast_src\n')}${inst('B', '  owner_ignore_adverts off\n')}`);

@@ -165,7 +165,7 @@ test('MASTER: higher priority wins, lower priority forces a new election', () =>
   t.io.length = 0;
   t.advert('10.0.0.1', 50);
   assert.equal(t.state(), 'MASTER');
-  assert.deepEqual(t.io, ['advert 100', 'garp 0 lower-prio']);
+  assert.deepEqual(t.io, ['advert 100']); // garp_lower_prio_repeat 0 here: no GARP
   assert.ok(t.events.some((e) => e.type === 'vrrp.rx-lower-priority' && e.src === '10.0.0.1' && e.ours === 100));
   t.io.length = 0;
   t.advert('10.0.0.1', 0); // a leaving master: answer at once, stay
@@ -194,7 +194,7 @@ test('lower_prio_no_advert and higher_prio_send_advert', () => {
   t.advance(3610, 10);
   t.io.length = 0;
   t.advert('10.0.0.1', 50);
-  assert.deepEqual(t.io, ['garp 0 lower-prio']);
+  assert.deepEqual(t.io, []);
   t.io.length = 0;
   t.advert('10.0.0.1', 150);
   assert.deepEqual(t.io, ['advert 100', 'remove']);
@@ -316,6 +316,33 @@ test('GARP: a second burst after garp_master_delay, then a refresh every garp_ma
   assert.deepEqual(garps(), ['garp 5 master', 'garp 5 master-delayed']);
   t.advance(120_000, 1000);
   assert.deepEqual(garps().slice(2), ['garp 2 refresh', 'garp 2 refresh']);
+});
+
+test('GARP: a lower-priority advert gets a burst at once and one after garp_lower_prio_delay; a flood of them at most one burst per advert interval', () => {
+  const t = start({ garp: { ...garp, lowerPrioRepeat: 5, lowerPrioDelayMs: 5000 } });
+  t.advance(3610, 10);
+  t.io.length = 0;
+  const garps = () => t.io.filter((x) => x.startsWith('garp'));
+  // a peer that thinks it is MASTER, advertising every interval: a burst for each of its adverts
+  for (let i = 0; i < 3; i++) {
+    t.advert('10.0.0.1', 50);
+    t.advance(1000, 10);
+  }
+  assert.deepEqual(garps(), ['garp 5 lower-prio', 'garp 5 lower-prio', 'garp 5 lower-prio']);
+  t.advance(5000, 10);
+  assert.deepEqual(garps().slice(3), ['garp 5 lower-prio'], 'the delayed burst, once');
+  // 1,000 within one interval: every one answered with an advert, one GARP burst
+  t.io.length = 0;
+  for (let i = 0; i < 1000; i++) t.advert('10.0.0.1', 50);
+  assert.equal(t.io.filter((x) => x === 'advert 100').length, 1000);
+  assert.deepEqual(garps(), ['garp 5 lower-prio']);
+  t.advance(999, 1);
+  t.advert('10.0.0.1', 50);
+  assert.deepEqual(garps(), ['garp 5 lower-prio'], 'still within the interval');
+  t.advance(1, 1);
+  t.advert('10.0.0.1', 50);
+  assert.deepEqual(garps(), ['garp 5 lower-prio', 'garp 5 lower-prio'], 'the next interval');
+  assert.equal(t.state(), 'MASTER');
 });
 
 test('in a sync group, a timed-out member only wants MASTER until the group moves it', () => {

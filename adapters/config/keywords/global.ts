@@ -139,7 +139,15 @@ export const globalDefs = table<G>('global_defs', {
   vrrp_garp_master_refresh_repeat: { h: (s, c, g) => { const v = c.int(s, 1, 65535); if (v !== undefined) g.vrrpGarpMasterRefreshRepeat = v; } },
   vrrp_garp_interval: { h: (s, c, g) => { const v = c.timerMs(s, 0, 1); if (v !== undefined) g.vrrpGarpIntervalMs = v; } },
   vrrp_gna_interval: { h: (s, c, g) => { const v = c.timerMs(s, 0, 1); if (v !== undefined) g.vrrpGnaIntervalMs = v; } },
-  vrrp_min_garp: keep(),
+  // keepalived: one GARP/NA, no second burst, no refresh; values already set to something other
+  // than the default stay (the comparison is with the default, as keepalived's), later ones win
+  vrrp_min_garp: flag((g, v) => {
+    if (!v) return;
+    const d = defaultGlobal();
+    if (g.vrrpGarpMasterRepeat === d.vrrpGarpMasterRepeat) g.vrrpGarpMasterRepeat = 1;
+    if (g.vrrpGarpMasterDelayMs === d.vrrpGarpMasterDelayMs) g.vrrpGarpMasterDelayMs = 0;
+    if (g.vrrpGarpMasterRefreshMs === d.vrrpGarpMasterRefreshMs) g.vrrpGarpMasterRefreshMs = 0;
+  }),
   vrrp_garp_extra_if: keep(VMAC),
   vrrp_vmac_garp_intvl: { ...keep(VMAC), deprecated: 'vrrp_garp_extra_if' },
   vrrp_startup_delay: { h: (s, c, g) => { const v = c.timerMs(s, 0, 3600); if (v !== undefined) g.vrrpStartupDelayMs = Math.max(g.vrrpStartupDelayMs, v); } },
