@@ -52,7 +52,12 @@ export interface ResolvedInstance {
   /** `address dev` of the VIPs whose removal behind our back makes a MASTER step down (not no_track) */
   readonly watchedVips: readonly string[];
   readonly garpIntervalMs: number;
+  /** faults the config itself holds the instance in for its whole life (unicast_fault_no_peer with no peers) */
+  readonly configFaults: readonly string[];
 }
+
+/** the fault flag of unicast_fault_no_peer with no peers */
+export const NO_UNICAST_PEERS = 'no-unicast-peers';
 
 const MCAST4 = '224.0.0.18';
 const MCAST6 = 'ff02::12';
@@ -148,6 +153,7 @@ export function resolveInstance(inst: VrrpInstance, g: GlobalDefs, syncGroup?: s
     routes,
     trackedInterfaces,
     garpIntervalMs: family === 6 ? g.vrrpGnaIntervalMs : g.vrrpGarpIntervalMs,
+    configFaults: inst.unicastFaultNoPeer && !unicast ? [NO_UNICAST_PEERS] : [],
   };
 }
 
@@ -337,8 +343,10 @@ export class VrrpInstanceActor {
       this.setInterface(t.name, l?.up ?? false);
     }
     const outcome = effectivePriority(this.basePriority(), [...this.trackers.values()]);
-    const openFault = await this.openEndpoint();
-    const startFaults = this.faultFlags(outcome.faults);
+    // held in FAULT by its config: no socket (it would be a multicast one), nothing sent or heard
+    if (r.configFaults.includes(NO_UNICAST_PEERS)) this.log.warn(`(${this.name}) unicast_fault_no_peer and no unicast peers: staying in FAULT`);
+    const openFault = r.configFaults.length ? undefined : await this.openEndpoint();
+    const startFaults = [...this.faultFlags(outcome.faults), ...r.configFaults];
     if (openFault) startFaults.push(openFault);
     const actor = createActor(VrrpInstanceActor.logic, {
       input: {
@@ -356,7 +364,7 @@ export class VrrpInstanceActor {
     VrrpInstanceActor.owners.set(actor, this);
     actor.on('*', (e) => this.onEmitted(e));
     actor.subscribe({ error: (err) => this.log.error({ err }, `(${this.name}) machine error`) });
-    this.appliedFaults = new Set(this.faultFlags(outcome.faults));
+    this.appliedFaults = new Set([...this.faultFlags(outcome.faults), ...r.configFaults]);
     if (openFault) this.appliedFaults.add(openFault);
     this.actor.start();
   }
@@ -647,6 +655,7 @@ export class VrrpInstanceActor {
     const outcome = effectivePriority(this.basePriority(), [...this.trackers.values()]);
     const faults = new Set(this.faultFlags(outcome.faults));
     for (const f of this.appliedFaults) if (f.startsWith('no-socket:')) faults.add(f);
+    for (const f of this.resolved.configFaults) faults.add(f);
     for (const f of faults) if (!this.appliedFaults.has(f)) this.actor.send({ type: 'fault.set', flag: f });
     for (const f of this.appliedFaults) if (!faults.has(f)) this.actor.send({ type: 'fault.cleared', flag: f });
     this.appliedFaults = faults;
@@ -871,7 +880,7 @@ export const vipKey = (v: VipSpec): string => JSON.stringify(v);
 function identity(r: ResolvedInstance): string {
   const { addresses: _a, intervalCs: _i, ...wire } = r.endpoint;
   const i = r.input;
-  return JSON.stringify([wire, r.vmac ?? null, r.dropVipTraffic, i.name, i.vrid, i.version, i.syncGroup ?? null, i.basePriority === 255]);
+  return JSON.stringify([wire, r.vmac ?? null, r.dropVipTraffic, i.name, i.vrid, i.version, i.syncGroup ?? null, i.basePriority === 255, r.configFaults]);
 }
 
 /** the config keywords behind the resolved fields, for reload reports */
@@ -890,6 +899,7 @@ const KEYWORD: Partial<Record<keyof ResolvedInstance | keyof VrrpInput, string>>
   routes: 'virtual_routes',
   trackedInterfaces: 'track_interface',
   garpIntervalMs: 'vrrp_garp_interval',
+  configFaults: 'unicast_fault_no_peer',
   // derived from the above: endpoint (addresses, interval), watchedVips
 };
 

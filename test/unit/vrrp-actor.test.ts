@@ -132,6 +132,35 @@ test('check_unicast_src and owner_ignore_adverts: the instance\'s keyword, else 
   assert.equal(b!.endpoint.ownerIgnoreAdverts, false, "the instance's own wins");
 });
 
+test('unicast_fault_no_peer with no peers: FAULT from the start and for good, nothing sent; config-test says so; with a peer it runs', async () => {
+  const clock = new SimulatedClock();
+  const lan = createMemoryLan();
+  const text = conf(150, '  unicast_src_ip 10.0.0.1\n  unicast_fault_no_peer\n');
+  const w = parse(text).diagnostics.filter((d) => d.code === 'no-unicast-peers');
+  assert.equal(w.length, 1);
+  assert.match(w[0]!.message, /'VI_1' has unicast_fault_no_peer and no unicast peers: it stays in FAULT/);
+  const a = await node(lan, clock, 'a', '10.0.0.1', text);
+  await advance(clock, 5000);
+  assert.equal(a.inst.state(), 'FAULT');
+  assert.deepEqual(a.inst.status().faults, ['no-unicast-peers']);
+  assert.equal(a.inst.status().counters?.tx ?? 0, 0, 'no advert, unicast or multicast');
+  assert.deepEqual(await a.vips(), []);
+  // a tracker change recomputes the faults: the config's stays
+  a.inst.setTracker({ kind: 'script', name: 'chk', weight: 0, reverse: false, status: 'ok' });
+  await advance(clock, 5000);
+  assert.equal(a.inst.state(), 'FAULT');
+  await a.inst.shutdown();
+  // the same with a peer: no fault, MASTER, adverts to the peer
+  const b = await node(lan, clock, 'b', '10.0.0.1', conf(150, '  unicast_src_ip 10.0.0.1\n  unicast_fault_no_peer\n  unicast_peer {\n    10.0.0.2\n  }\n'));
+  await advance(clock, 5000);
+  assert.equal(b.inst.state(), 'MASTER');
+  assert.ok((b.inst.status().counters?.tx ?? 0) > 0);
+  // adding the peers on reload replaces the instance (it is a different one), not an in-place change
+  const r0 = resolveAll(parse(text).config)[0]!;
+  assert.equal(b.inst.reconfigure(r0), undefined);
+  await b.inst.shutdown();
+});
+
 test('two nodes: the higher priority holds both VIPs (label kept) and announces them; the other holds none', async () => {
   const clock = new SimulatedClock();
   const lan = createMemoryLan();

@@ -170,7 +170,7 @@ export const vrrpInstance = table<I>('vrrp_instance', {
     },
   },
   unicast_ttl: int(0, 255, (t, v) => { t.unicastTtl = v; }),
-  unicast_fault_no_peer: keep(),
+  unicast_fault_no_peer: { h: (s, c, t) => { t.unicastFaultNoPeer = c.bool(s); } },
   check_unicast_src: { h: (s, c, t) => { t.checkUnicastSrc = c.bool(s); } },
   old_unicast_checksum: keep(),
   v3_checksum_as_v2: keep(),
