@@ -8,7 +8,9 @@
 // ten adverts a second per instance). Once every instance has settled, CPU over IDLE_S seconds
 // (default 30), ROUNDS times (default 3), of each daemon's whole process group (keepalived's
 // parent and VRRP child; vigil's threads), from the scheduler's exact run time
-// (/proc/PID/task/TID/sched se.sum_exec_runtime). Sizes IDLE_SIZES (default 1,20).
+// (/proc/PID/task/TID/sched se.sum_exec_runtime). Sizes IDLE_SIZES (default 1,20). Then the
+// floor: bench/node-floor.mjs doing the same sends and receives with nothing else (what Node.js
+// costs at these packet rates before vigil does anything), in the same way.
 //
 //   npm run bench:idle        (setup + build + this)
 //   IDLE_SIZES=1 IDLE_ROUNDS=5 node --import tsx bench/idle-vrrp.ts
@@ -89,6 +91,46 @@ const median = (xs: readonly number[]): number => {
 let runs = 0;
 
 interface Round { masterVigil: number; masterKeepalived: number; backupVigil: number; backupKeepalived: number; seconds: number }
+interface FloorRound { master: number; backup: number; seconds: number }
+
+/**
+ * The same LAN and the same packet rates without a VRRP daemon: bench/node-floor.mjs sending the
+ * N adverts of a MASTER (h1 and h2, as keepalived and vigil do) and reading them all with a timer
+ * restart per VRID (h4). What Node.js costs to wake up, send and receive at these rates, below
+ * anything vigil does.
+ */
+async function measureFloor(n: number, rounds: number, seconds: number): Promise<FloorRound[]> {
+  const lab = await Lab.create({ hosts: 4, tag: 'idf' });
+  const procs: ChildProcess[] = [];
+  try {
+    const floor = (h: number, mode: string, vrids: number[]) => {
+      const p = lab.spawn(h, process.execPath, [path.join(BENCH_DIR, "node-floor.mjs")], { stdio: ["ignore", "ignore", "inherit"], env: { ...nodeEnv, FLOOR: mode, VRIDS: vrids.join(',') } } as never);
+      procs.push(p);
+      return p;
+    };
+    floor(1, 'send', Array.from({ length: n }, (_, i) => i + 1));
+    const fm = floor(2, 'send', Array.from({ length: n }, (_, i) => i + 101));
+    const fb = floor(4, 'recv', []);
+    await sleep(SETTLE_MS);
+    const out: FloorRound[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const pg = [fm, fb].map((p) => p.pid!);
+      const c0 = pg.map(groupCpu);
+      const t0 = performance.now();
+      await sleep(seconds * 1000);
+      const sec = (performance.now() - t0) / 1000;
+      const d = pg.map((g, i) => ((groupCpu(g) - c0[i]!) / sec) * 30);
+      out.push({ master: d[0]!, backup: d[1]!, seconds: sec });
+      log(`${n} instance(s), floor round ${r + 1}: MASTER ${d[0]!.toFixed(3)}; BACKUP ${d[1]!.toFixed(3)} CPU-s/30 s`);
+      for (const p of procs) if (p.exitCode !== null || p.signalCode !== null) throw new Error(`a floor process exited during the run (${p.exitCode ?? p.signalCode})`);
+    }
+    return out;
+  } finally {
+    for (const p of procs) try { process.kill(-p.pid!, 'SIGKILL'); } catch { /* gone */ }
+    await sleep(500);
+    await lab.destroy();
+  }
+}
 
 async function measure(n: number, rounds: number, seconds: number, work: string): Promise<Round[]> {
   const lab = await Lab.create({ hosts: 4, tag: 'idv' });
@@ -150,10 +192,10 @@ async function main(): Promise<number> {
   const [rounds] = ints('IDLE_ROUNDS', [3]);
   const [seconds] = ints('IDLE_S', [30]);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-idle-vrrp-'));
-  const results: { n: number; rounds: Round[] }[] = [];
+  const results: { n: number; rounds: Round[]; floor: FloorRound[] }[] = [];
   const started = new Date().toISOString();
   try {
-    for (const n of sizes) results.push({ n, rounds: await measure(n, rounds!, seconds!, work) });
+    for (const n of sizes) results.push({ n, rounds: await measure(n, rounds!, seconds!, work), floor: await measureFloor(n, rounds!, seconds!) });
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
@@ -161,9 +203,12 @@ async function main(): Promise<number> {
     started, finished: new Date().toISOString(), cpu: cpuModel(), cores: os.cpus().length, kernel: os.release(), node: process.version,
     keepalived: firstLine('keepalived', ['--version'], /Keepalived v/), vigilCommit: gitCommit(REPO), loadavg: os.loadavg(),
   };
-  const rows = results.map(({ n, rounds: rs }) => {
+  const rows = results.map(({ n, rounds: rs, floor }) => {
     const m = (k: keyof Round) => median(rs.map((r) => r[k]));
-    return { n, masterVigil: m('masterVigil'), masterKeepalived: m('masterKeepalived'), backupVigil: m('backupVigil'), backupKeepalived: m('backupKeepalived') };
+    return {
+      n, masterVigil: m('masterVigil'), masterKeepalived: m('masterKeepalived'), backupVigil: m('backupVigil'), backupKeepalived: m('backupKeepalived'),
+      masterFloor: median(floor.map((r) => r.master)), backupFloor: median(floor.map((r) => r.backup)),
+    };
   });
   fs.writeFileSync(path.join(BENCH_DIR, 'idle-vrrp.json'), JSON.stringify({ env, seconds, rounds, results, medians: rows }, null, 2) + '\n');
   const f = (x: number) => x.toFixed(3);
@@ -177,6 +222,12 @@ async function main(): Promise<number> {
     '| instances | MASTER vigil | MASTER keepalived | vigil ÷ keepalived | BACKUP (of 2N) vigil | BACKUP keepalived | vigil ÷ keepalived |',
     '|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map((r) => `| ${r.n} | ${f(r.masterVigil)} | ${f(r.masterKeepalived)} | ${(r.masterVigil / r.masterKeepalived).toFixed(2)} | ${f(r.backupVigil)} | ${f(r.backupKeepalived)} | ${(r.backupVigil / r.backupKeepalived).toFixed(2)} |`),
+    '',
+    "How much of that is Node.js itself: `bench/node-floor.mjs` on the same LAN at the same packet rates, doing only the daemon's steady work (a MASTER's sends on one timer per instance; a BACKUP reading every advert and restarting a timer per VRID), no checks, no state machine, no logging. vigil ÷ floor is what vigil adds over the runtime; floor ÷ keepalived is what the runtime costs before vigil does anything.",
+    '',
+    '| instances | MASTER floor | vigil ÷ floor | floor ÷ keepalived | BACKUP floor | vigil ÷ floor | floor ÷ keepalived |',
+    '|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.n} | ${f(r.masterFloor)} | ${(r.masterVigil / r.masterFloor).toFixed(2)} | ${(r.masterFloor / r.masterKeepalived).toFixed(2)} | ${f(r.backupFloor)} | ${(r.backupVigil / r.backupFloor).toFixed(2)} | ${(r.backupFloor / r.backupKeepalived).toFixed(2)} |`),
     '',
     `Environment: ${env.cpu}, ${env.cores} cores, Linux ${env.kernel}, Node ${env.node}, ${env.keepalived}, vigil ${env.vigilCommit}; ${env.started} to ${env.finished}, load average at the end ${env.loadavg.map((x) => x.toFixed(2)).join(' ')}.`,
     '',
