@@ -7,6 +7,7 @@ import type { GlobalDefs, KeepalivedConfig, VrrpInstance } from '../adapters/con
 import type { VipFirewall } from '../adapters/ip/firewall.js';
 import { procSysctl, type Sysctl } from '../adapters/ip/sysctl.js';
 import type { IpNet, LinkInfo, RouteLine, VipSpec } from '../adapters/ip/types.js';
+import { canonicalAddress } from '../adapters/vrrp/codec.js';
 import type { DropReason, EndpointSpec, ReceivedAdvert, VrrpEndpoint, VrrpNet } from '../adapters/vrrp/types.js';
 import { effectivePriority, type TrackerStatus } from '../machines/priority.js';
 import { advertIntervalMs, masterDownMs, stateName, vrrpMachine, type AdvertTickerInput, type MasterDownRestart, type MasterDownTimerInput, type VrrpEmitted, type VrrpInput, type VrrpStateName, type VrrpTunables } from '../machines/vrrp.machine.js';
@@ -54,6 +55,8 @@ export interface ResolvedInstance {
   readonly garpIntervalMs: number;
   /** faults the config itself holds the instance in for its whole life (unicast_fault_no_peer with no peers) */
   readonly configFaults: readonly string[];
+  /** track_src_ip: the configured source address whose absence from the host is a FAULT */
+  readonly trackedSrc?: string;
 }
 
 /** the fault flag of unicast_fault_no_peer with no peers */
@@ -154,6 +157,8 @@ export function resolveInstance(inst: VrrpInstance, g: GlobalDefs, syncGroup?: s
     trackedInterfaces,
     garpIntervalMs: family === 6 ? g.vrrpGnaIntervalMs : g.vrrpGarpIntervalMs,
     configFaults: inst.unicastFaultNoPeer && !unicast ? [NO_UNICAST_PEERS] : [],
+    // keepalived clears track_src_ip when the source is not configured (the interface's is followed)
+    ...(inst.trackSrcIp && endpoint.srcIp ? { trackedSrc: canonicalAddress(endpoint.srcIp, family) ?? endpoint.srcIp } : {}),
   };
 }
 
@@ -324,6 +329,11 @@ export class VrrpInstanceActor {
     // interfaces first, so an interface that is down starts the instance in FAULT
     const unwatchLinks = this.ports.ip.watchLinks((l) => this.onLink(l));
     const unwatchAddrs = this.ports.ip.watchAddresses((ev) => {
+      const src = this.resolved.trackedSrc;
+      if (src !== undefined && canonicalAddress(ev.address, src.includes(':') ? 6 : 4) === src) {
+        void this.checkSrc();
+        return;
+      }
       // keepalived §3.5: a VIP deleted behind a MASTER's back → priority 0, BACKUP, quick re-election
       const key = `${ev.address} ${ev.dev}`;
       if (ev.added || this.ownDeletes.delete(key) || this.state() !== 'MASTER') return;
@@ -342,11 +352,12 @@ export class VrrpInstanceActor {
       const l = links.find((x) => x.name === t.name);
       this.setInterface(t.name, l?.up ?? false);
     }
+    if (r.trackedSrc !== undefined) this.srcMissing = !(await this.srcPresent());
     const outcome = effectivePriority(this.basePriority(), [...this.trackers.values()]);
     // held in FAULT by its config: no socket (it would be a multicast one), nothing sent or heard
     if (r.configFaults.includes(NO_UNICAST_PEERS)) this.log.warn(`(${this.name}) unicast_fault_no_peer and no unicast peers: staying in FAULT`);
     const openFault = r.configFaults.length ? undefined : await this.openEndpoint();
-    const startFaults = [...this.faultFlags(outcome.faults), ...r.configFaults];
+    const startFaults = [...this.faultFlags(outcome.faults), ...r.configFaults, ...this.srcFaults()];
     if (openFault) startFaults.push(openFault);
     const actor = createActor(VrrpInstanceActor.logic, {
       input: {
@@ -364,7 +375,7 @@ export class VrrpInstanceActor {
     VrrpInstanceActor.owners.set(actor, this);
     actor.on('*', (e) => this.onEmitted(e));
     actor.subscribe({ error: (err) => this.log.error({ err }, `(${this.name}) machine error`) });
-    this.appliedFaults = new Set([...this.faultFlags(outcome.faults), ...r.configFaults]);
+    this.appliedFaults = new Set([...this.faultFlags(outcome.faults), ...r.configFaults, ...this.srcFaults()]);
     if (openFault) this.appliedFaults.add(openFault);
     this.actor.start();
   }
@@ -656,6 +667,7 @@ export class VrrpInstanceActor {
     const faults = new Set(this.faultFlags(outcome.faults));
     for (const f of this.appliedFaults) if (f.startsWith('no-socket:')) faults.add(f);
     for (const f of this.resolved.configFaults) faults.add(f);
+    for (const f of this.srcFaults()) faults.add(f);
     for (const f of faults) if (!this.appliedFaults.has(f)) this.actor.send({ type: 'fault.set', flag: f });
     for (const f of this.appliedFaults) if (!faults.has(f)) this.actor.send({ type: 'fault.cleared', flag: f });
     this.appliedFaults = faults;
@@ -667,6 +679,29 @@ export class VrrpInstanceActor {
    * Fault flags from the trackers, with interfaces named as keepalived logs them: an unweighted
    * tracked interface (the instance's own one included) that is down is a FAULT (§3.6).
    */
+  /** track_src_ip: the configured source address is not on the host (checked at start and on every change of it) */
+  private srcMissing = false;
+
+  private srcFaults(): string[] {
+    return this.srcMissing && this.resolved.trackedSrc !== undefined ? [`src-ip:${this.resolved.trackedSrc}`] : [];
+  }
+
+  private async srcPresent(): Promise<boolean> {
+    const want = this.resolved.trackedSrc;
+    const family = want?.includes(':') ? 6 : 4;
+    return (await this.ports.ip.addresses()).some((a) => canonicalAddress(a.address, family) === want);
+  }
+
+  /** the tracked source address was added or deleted: FAULT while it is missing */
+  private async checkSrc(): Promise<void> {
+    const missing = !(await this.srcPresent());
+    if (missing === this.srcMissing || this.resolved.trackedSrc === undefined) return;
+    this.srcMissing = missing;
+    if (missing) this.log.warn(`(${this.name}) source address ${this.resolved.trackedSrc} is no longer on the host (track_src_ip)`);
+    else this.log.info(`(${this.name}) source address ${this.resolved.trackedSrc} is back (track_src_ip)`);
+    this.recompute(`source address ${missing ? 'removed' : 'added'}`);
+  }
+
   private faultFlags(trackerFaults: readonly string[]): string[] {
     return trackerFaults.map((f) => (f.startsWith('track:interface:') ? `interface:${f.slice('track:interface:'.length)}` : f));
   }
@@ -880,7 +915,7 @@ export const vipKey = (v: VipSpec): string => JSON.stringify(v);
 function identity(r: ResolvedInstance): string {
   const { addresses: _a, intervalCs: _i, ...wire } = r.endpoint;
   const i = r.input;
-  return JSON.stringify([wire, r.vmac ?? null, r.dropVipTraffic, i.name, i.vrid, i.version, i.syncGroup ?? null, i.basePriority === 255, r.configFaults]);
+  return JSON.stringify([wire, r.vmac ?? null, r.dropVipTraffic, i.name, i.vrid, i.version, i.syncGroup ?? null, i.basePriority === 255, r.configFaults, r.trackedSrc ?? null]);
 }
 
 /** the config keywords behind the resolved fields, for reload reports */
@@ -900,6 +935,7 @@ const KEYWORD: Partial<Record<keyof ResolvedInstance | keyof VrrpInput, string>>
   trackedInterfaces: 'track_interface',
   garpIntervalMs: 'vrrp_garp_interval',
   configFaults: 'unicast_fault_no_peer',
+  trackedSrc: 'track_src_ip',
   // derived from the above: endpoint (addresses, interval), watchedVips
 };
 

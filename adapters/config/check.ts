@@ -142,6 +142,9 @@ function checkInstances(cfg: KeepalivedConfig, d: Diagnostics, opts: CheckOption
     }
     if (vi.unicastSrcIp && (vi.unicastSrcIp.includes(':') ? 6 : 4) !== vi.family) d.error('unicast-family', `unicast_src_ip ${vi.unicastSrcIp} is not IPv${vi.family} like the instance`, vi.loc);
     if (strict && vi.unicastPeers.length) d.error('strict-unicast', 'strict mode does not allow unicast peers', vi.unicastPeers[0]?.loc ?? vi.loc);
+    if (vi.trackSrcIp && !(vi.unicastPeers.length ? vi.unicastSrcIp : vi.mcastSrcIp)) {
+      d.warning('track-src-ip-unused', `vrrp_instance '${vi.name}': track_src_ip has no effect without ${vi.unicastPeers.length ? 'unicast_src_ip' : 'mcast_src_ip'} (the interface's address is followed)`, vi.loc);
+    }
     if (vi.unicastFaultNoPeer && !vi.unicastPeers.length) {
       d.warning('no-unicast-peers', `vrrp_instance '${vi.name}' has unicast_fault_no_peer and no unicast peers: it stays in FAULT`, vi.loc, 'list the peers in unicast_peer { }, or remove unicast_fault_no_peer to fall back to multicast');
     }

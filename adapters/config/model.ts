@@ -266,6 +266,8 @@ export interface VrrpInstance extends Trackers {
   skipCheckAdvAddr?: boolean;
   /** check_unicast_src (else global vrrp_check_unicast_src): unicast adverts only from the unicast peers */
   checkUnicastSrc?: boolean;
+  /** track_src_ip: FAULT while the configured source address (unicast_src_ip / mcast_src_ip) is not on the host */
+  trackSrcIp?: boolean;
   /** unicast_fault_no_peer: with no unicast peers, FAULT instead of falling back to multicast */
   unicastFaultNoPeer?: boolean;
   /** owner_ignore_adverts (else global vrrp_owner_ignore_adverts) */

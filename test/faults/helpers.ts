@@ -279,9 +279,9 @@ export class Injector {
   }
 }
 
-/** tcpdump in host i's namespace: the arrival times (ms) of VRRP packets from `src` */
-export async function captureAdverts(lab: Lab, host: number, src: string): Promise<{ stop(): Promise<number[]> }> {
-  const p = lab.spawn(host, 'tcpdump', ['-i', 'eth0', '-n', '-tt', '-l', '-Q', 'in', `ip proto 112 and src ${src}`]);
+/** tcpdump in host i's namespace with `args` (after -i eth0 -n -tt -l), once it listens; stop() gives its lines */
+export async function tcpdumpLines(lab: Lab, host: number, args: string[]): Promise<{ stop(): Promise<string[]> }> {
+  const p = lab.spawn(host, 'tcpdump', ['-i', 'eth0', '-n', '-tt', '-l', ...args]);
   let out = '';
   p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   await new Promise<void>((res, rej) => {
@@ -297,9 +297,18 @@ export async function captureAdverts(lab: Lab, host: number, src: string): Promi
       await sleep(100);
       p.kill('SIGINT');
       await new Promise((r) => p.once('exit', r));
-      return out.split('\n').filter(Boolean).map((l) => Number(l.split(' ')[0]) * 1000);
+      return out.split('\n').filter(Boolean);
     },
   };
+}
+
+/** the time (ms) tcpdump -tt put at the start of a line */
+export const lineTime = (l: string): number => Number(l.split(' ')[0]) * 1000;
+
+/** tcpdump in host i's namespace: the arrival times (ms) of VRRP packets from `src` */
+export async function captureAdverts(lab: Lab, host: number, src: string): Promise<{ stop(): Promise<number[]> }> {
+  const cap = await tcpdumpLines(lab, host, ['-Q', 'in', `ip proto 112 and src ${src}`]);
+  return { stop: async () => (await cap.stop()).map(lineTime) };
 }
 
 /** the largest gap between consecutive times */

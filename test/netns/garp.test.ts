@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import * as vb from '../fixtures/vrrpBytes.js';
 import { Lab, netnsSkipReason } from './lab.js';
 import { cleanup, keepalivedAvailable, ping, startKeepalived, startVigil, tempDir, vigilBuilt, vipSettled, type Daemon } from './daemons.js';
-import { Injector, sleep, vrrpConf } from '../faults/helpers.js';
+import { Injector, lineTime, sleep, tcpdumpLines, vrrpConf } from '../faults/helpers.js';
 
 const skip = netnsSkipReason() ?? vigilBuilt();
 if (skip) console.log(`# skipping garp: ${skip}`);
@@ -24,28 +24,9 @@ const advert = (priority: number) =>
 
 /** tcpdump on host i: the times (ms) of gratuitous ARPs for `vip` (who-has VIP tell VIP) */
 async function captureGarps(lab: Lab, i: number, vip: string): Promise<{ stop(): Promise<number[]> }> {
-  const p = lab.spawn(i, 'tcpdump', ['-i', 'eth0', '-n', '-tt', '-l', 'arp']);
-  let out = '';
-  p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  await new Promise<void>((res, rej) => {
-    let err = '';
-    p.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      if (err.includes('listening on')) res();
-    });
-    p.once('exit', () => rej(new Error(`tcpdump: ${err}`)));
-  });
-  return {
-    async stop() {
-      await sleep(100);
-      p.kill('SIGINT');
-      await new Promise((r) => p.once('exit', r));
-      return out
-        .split('\n')
-        .filter((l) => l.includes(`who-has ${vip} (ff:ff:ff:ff:ff:ff) tell ${vip},`) || l.includes(`who-has ${vip} tell ${vip},`))
-        .map((l) => Number(l.split(' ')[0]) * 1000);
-    },
-  };
+  const cap = await tcpdumpLines(lab, i, ['arp']);
+  const garp = (l: string) => l.includes(`who-has ${vip} (ff:ff:ff:ff:ff:ff) tell ${vip},`) || l.includes(`who-has ${vip} tell ${vip},`);
+  return { stop: async () => (await cap.stop()).filter(garp).map(lineTime) };
 }
 
 const neighbour = async (lab: Lab, i: number, ip: string) => (await lab.exec(i, 'ip', ['neigh', 'show', ip, 'dev', 'eth0'])).trim();

@@ -161,6 +161,50 @@ test('unicast_fault_no_peer with no peers: FAULT from the start and for good, no
   await b.inst.shutdown();
 });
 
+test('track_src_ip: FAULT while the configured source address is not on the host, back when it returns; without it the address is not watched', async () => {
+  const clock = new SimulatedClock();
+  const lan = createMemoryLan();
+  const src = { address: '10.0.0.1', prefix: 24, family: 4 as const, dev: 'eth0' };
+  const start = async (host: string, extra: string) => {
+    const r = parse(conf(150, `  unicast_src_ip 10.0.0.1\n${extra}  unicast_peer {\n    10.0.0.2\n  }\n`));
+    assert.deepEqual(r.diagnostics.filter((d) => d.code === 'not-acted-on' || d.severity === 'error'), []);
+    const ip = new FakeIpNet();
+    const inst = new VrrpInstanceActor(resolveAll(r.config)[0]!, { net: lan.net(host, { eth0: ['10.0.0.1'] }), ip, bus: new Bus(host, () => clock.now()), log: silentLogger(), clock });
+    return { ip, inst };
+  };
+  // the address missing at start: FAULT from the start
+  const a = await start('a', '  track_src_ip\n');
+  await a.inst.start();
+  await advance(clock, 5000);
+  assert.equal(a.inst.state(), 'FAULT');
+  assert.deepEqual(a.inst.status().faults, ['src-ip:10.0.0.1']);
+  // added: BACKUP, then MASTER (nobody else)
+  await a.ip.addAddresses([src]);
+  await advance(clock, 5000);
+  assert.equal(a.inst.state(), 'MASTER');
+  assert.deepEqual(a.inst.status().faults ?? [], []);
+  // deleted behind our back: FAULT, the VIPs go
+  await a.ip.removeAddresses([src]);
+  await advance(clock, 100);
+  assert.equal(a.inst.state(), 'FAULT');
+  assert.deepEqual((await a.ip.addresses('eth0')).map((x) => x.address), []);
+  // another address coming and going changes nothing
+  await a.ip.addAddresses([{ ...src, address: '10.0.0.9' }]);
+  await advance(clock, 100);
+  assert.equal(a.inst.state(), 'FAULT');
+  await a.inst.shutdown();
+  // no configured source: nothing to track (keepalived clears it), config-test says so
+  const w = parse(conf(150, '  track_src_ip\n')).diagnostics.filter((d) => d.code === 'track-src-ip-unused');
+  assert.match(w[0]?.message ?? '', /track_src_ip has no effect without mcast_src_ip/);
+  assert.equal(resolveAll(parse(conf(150, '  track_src_ip\n')).config)[0]!.trackedSrc, undefined);
+  // without track_src_ip: the same start runs (keepalived sends from the configured address regardless)
+  const b = await start('b', '');
+  await b.inst.start();
+  await advance(clock, 5000);
+  assert.equal(b.inst.state(), 'MASTER');
+  await b.inst.shutdown();
+});
+
 test('two nodes: the higher priority holds both VIPs (label kept) and announces them; the other holds none', async () => {
   const clock = new SimulatedClock();
   const lan = createMemoryLan();

@@ -162,7 +162,7 @@ export const vrrpInstance = table<I>('vrrp_instance', {
   mcast_src_ip: addr((t, v) => { t.mcastSrcIp = v; }),
   unicast_src_ip: addr((t, v) => { t.unicastSrcIp = v; }),
   mcast_dst_ip: addr((t, v) => { t.mcastDstIp = v; }),
-  track_src_ip: keep(),
+  track_src_ip: { h: (s, c, t) => { t.trackSrcIp = c.bool(s); } },
   unicast_peer: {
     block: 'required', multi: true,
     h: (s, c, t) => {
