@@ -72,6 +72,9 @@ Options:
       --pidfile FILE     write the pid (default /run/vigil.pid with --daemon); a live vigil there
                          refuses the start
       --log-file FILE    with --daemon: the daemon's stdout and stderr (default /dev/null)
+  -u, --umask N          the umask of the files vigil makes (journal, pidfile, FIFOs, log file):
+                         octal (0077) or keepalived's bit names (IWGRP|IWOTH); wins over
+                         global_defs umask. Default: inherited
   -I, --dont-release-ipvs  on stop, leave the load balancer's services and real servers in place
                          (keepalived's -I): connections keep flowing while vigil is restarted,
                          and the next start takes the entries over without a gap. Without it

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { formatDiagnostic } from '../../adapters/config/format.js';
 import { nodeHost } from '../../adapters/config/host.js';
 import { ExitCode, loadConfig } from '../../adapters/config/index.js';
+import { formatUmask, parseUmask } from '../../adapters/config/umask.js';
 import { createLogger, parseLevels } from '../log.js';
 import { hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
@@ -54,6 +55,7 @@ export async function run(args: readonly string[]): Promise<number> {
         pidfile: { type: 'string' },
         'log-file': { type: 'string' },
         'dont-release-ipvs': { type: 'boolean', short: 'I' },
+        umask: { type: 'string', short: 'u' },
       },
       strict: true,
     }).values;
@@ -92,6 +94,15 @@ export async function run(args: readonly string[]): Promise<number> {
     process.stderr.write('vigil run: --log-file goes with --daemon (in the foreground, redirect stdout)\n');
     return 2;
   }
+  let cliUmask: number | undefined;
+  if (opts.umask !== undefined) {
+    const u = parseUmask(opts.umask.trim().split(/\s+/));
+    if (!u.ok) {
+      process.stderr.write(`vigil run: --umask ${opts.umask}: ${u.error}\n`);
+      return 2;
+    }
+    cliUmask = u.mask;
+  }
   const file = opts.file ?? DEFAULT_CONFIG;
   const loaded = loadConfig(file, { host: nodeHost, ...(opts['config-id'] ? { configId: opts['config-id'] } : {}) });
   // the detached daemon's parent has shown the warnings already; errors (the file changed since) are shown again
@@ -100,6 +111,9 @@ export async function run(args: readonly string[]): Promise<number> {
     process.stderr.write(`vigil run: ${file}: the configuration has errors; not starting (exit ${loaded.exitCode})\n`);
     return loaded.exitCode;
   }
+  // keepalived's umask, before anything is made (the --daemon parent's --log-file too)
+  const startUmask = cliUmask ?? loaded.config.global.umask;
+  if (startUmask !== undefined) process.umask(startUmask);
   if (opts.daemon && !child) {
     // the config is good: start the daemon and wait until it is ready (or report why it died).
     // systemd's variables stay here: if there is a NOTIFY_SOCKET, this process hands it the daemon's pid
@@ -140,6 +154,17 @@ export async function run(args: readonly string[]): Promise<number> {
       };
   }
   const log = createLogger({ level: levels, ...(format ? { format } : {}), ...(syslogSend ? { syslogSend } : {}) });
+  // keepalived's umask: the command line's, else global_defs umask (also on reload), else inherited;
+  // set before the pidfile, journal, control socket and FIFOs are made
+  const applyUmask = (fromConfig: number | undefined, when: string) => {
+    if (cliUmask !== undefined) {
+      if (fromConfig !== undefined && fromConfig !== cliUmask) log.info(`umask command line option specified, ignoring config option (${when})`);
+    } else if (fromConfig !== undefined && (when === 'start' || fromConfig !== process.umask())) {
+      process.umask(fromConfig);
+      log.info(`umask ${formatUmask(fromConfig)} (${when})`);
+    }
+  };
+  applyUmask(loaded.config.global.umask, 'start');
   // before the journal lock and the control socket: a second vigil is refused by the pidfile's name
   const pidfilePath = opts.pidfile ?? (child ? DEFAULT_PIDFILE : undefined);
   let pidfile: Pidfile | undefined;
@@ -280,6 +305,10 @@ export async function run(args: readonly string[]): Promise<number> {
     // health checks on the main thread when they all run in the native probe engine, else on a
     // thread of their own; VIGIL_CHECKER_THREAD=1 or 0 decides instead
     checkerThread: process.env['VIGIL_CHECKER_THREAD'] === '1' ? true : process.env['VIGIL_CHECKER_THREAD'] === '0' ? false : 'auto',
+  });
+  // a reload may change global_defs umask (keepalived reads it again)
+  bus.subscribe((e) => {
+    if (e.type === 'daemon.reloaded') applyUmask(daemon.config.global.umask, 'reload');
   });
   // ready from daemon.started until daemon.stopping (/readyz)
   const health = new DaemonHealth(bus);

@@ -51,6 +51,8 @@ export interface TrackRef {
 }
 
 export interface GlobalDefs {
+  /** umask: the process umask vigil runs with (the command line's -u wins) */
+  umask?: number;
   routerId?: string;
   notificationEmail: string[];
   notificationEmailFrom?: string;

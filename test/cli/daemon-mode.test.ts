@@ -4,7 +4,7 @@
 // the pidfile; a second --daemon refused (exit 3) and a bad config refused before detaching (exit 4).
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -121,6 +121,34 @@ describe('vigil run --daemon', { skip }, () => {
     process.kill(pid, 'SIGTERM');
     await until('the daemon to exit', () => !alive(pid));
     assert.equal(existsSync(pidfile), false, 'the pidfile outlived the daemon');
+  });
+
+  test('umask: global_defs umask makes the pidfile, journal and log file; -u wins over it', { timeout: 30_000 }, async () => {
+    const mode = (f: string) => statSync(f).mode & 0o777;
+    const files = (n: string) => [join(dir, `${n}.pid`), join(dir, `${n}.log`), ...readdirSync(join(dir, `journal-${n}`)).filter((f) => !f.endsWith('.lock')).map((f) => join(dir, `journal-${n}`, f)).filter((f) => statSync(f).isFile())];
+    const withUmask = join(dir, 'umask.conf');
+    writeFileSync(withUmask, `global_defs {\n  umask IRWXG|IRWXO\n}\n${readFileSync(conf, 'utf8')}`);
+    for (const [n, extra, want] of [['u1', [] as string[], 0o600], ['u2', ['-u', '0027'], 0o640]] as const) {
+      const r = await vigil('run', '--daemon', '-f', withUmask, '--control', join(dir, `${n}.sock`), '--journal', join(dir, `journal-${n}`), '--pidfile', join(dir, `${n}.pid`), '--log-file', join(dir, `${n}.log`), ...extra);
+      assert.equal(r.code, 0, r.stderr);
+      const pid = Number(readFileSync(join(dir, `${n}.pid`), 'utf8'));
+      started.push(pid);
+      try {
+        const list = files(n);
+        assert.ok(list.length >= 3, list.join(' '));
+        assert.deepEqual(list.map((f) => [f, mode(f).toString(8)]), list.map((f) => [f, want.toString(8)]));
+        const log = readFileSync(join(dir, `${n}.log`), 'utf8');
+        if (extra.length) assert.match(log, /umask command line option specified, ignoring config option \(start\)/);
+        else assert.match(log, /umask 0077 \(start\)/);
+      } finally {
+        process.kill(pid, 'SIGTERM');
+        await until('the daemon to exit', () => !alive(pid));
+      }
+    }
+    // a bad value is refused before anything starts
+    const bad = await vigil('run', '-f', conf, '-u', '0999', '--control', join(dir, 'u3.sock'), '--journal', join(dir, 'journal-u3'));
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--umask 0999: invalid umask value 0999/);
   });
 
   test('one virtual router per host: a second vigil with a running VRID is refused, at start and at reload', { timeout: 40_000 }, async () => {

@@ -161,3 +161,21 @@ describe('virtual_server, real_server, checkers', () => {
     assert.deepEqual(codes(r, 'error'), ['7:2 invalid-range']);
   });
 });
+
+describe('global_defs umask', () => {
+  test("keepalived's forms: a number as strtol(…, 0) reads it, or bit names joined with '|'", () => {
+    const mask = (v: string) => {
+      const r = parse(`global_defs {\n  umask ${v}\n}\n`);
+      return codes(r, 'error').length ? codes(r, 'error') : r.config.global.umask;
+    };
+    assert.equal(mask('0077'), 0o77);
+    assert.equal(mask('022'), 0o22);
+    assert.equal(mask('0x12'), 0o22);
+    assert.equal(mask('18'), 0o22, 'decimal without a leading 0, as strtol reads it');
+    assert.equal(mask('IWGRP|IWOTH'), 0o22);
+    assert.equal(mask('IRWXG | IRWXO'), 0o77);
+    assert.equal(mask('S_IWGRP|iwoth'), 0o22);
+    for (const bad of ['0999', '01000', '077 1', 'IWGRP|', 'WRITE']) assert.match(String(mask(bad)), /^2:\d+ invalid-umask$/, bad);
+    assert.equal(parse('global_defs {\n  router_id a\n}\n').config.global.umask, undefined, 'unset: inherited');
+  });
+});

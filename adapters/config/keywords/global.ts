@@ -3,6 +3,7 @@ import type { GlobalDefs } from '../model.js';
 import type { Loc } from '../diagnostics.js';
 import { type Ctx, type Kw, suggest, table } from '../schema.js';
 import { keep } from './common.js';
+import { parseUmask } from '../umask.js';
 
 export function defaultGlobal(): GlobalDefs {
   return {
@@ -308,7 +309,13 @@ export const globalDefs = table<G>('global_defs', {
   dbus_service_name: keep(DBUS),
   dbus_no_interface_name: keep(DBUS),
   dynamic_interfaces: keep(),
-  umask: keep(),
+  umask: {
+    h: (s, c, g) => {
+      const r = parseUmask(s.words.slice(1).map((w) => w.text));
+      if (r.ok) g.umask = r.mask;
+      else c.diags.error('invalid-umask', `'umask': ${r.error}`, s.words[1]?.loc ?? s.loc);
+    },
+  },
   random_seed: keep(),
   reload_check_config: keep(RELOAD),
   reload_time_file: keep(RELOAD),
