@@ -49,6 +49,11 @@ export interface DaemonPorts {
    */
   readonly lbKeepOnStop?: boolean;
   /**
+   * keepalived's `-V` (`vigil run --dont-release-vrrp`): on stop no priority-0 advert is sent and
+   * the VIPs, virtual routes and VMACs stay (the next start removes leftovers before it runs)
+   */
+  readonly vrrpKeepOnStop?: boolean;
+  /**
    * Run the health checks in a worker thread (actors/lvs-remote.ts), so that they never delay VRRP.
    * 'auto' (`vigil run`): on this thread when every check runs in the native probe engine (steady
    * checks cost no JavaScript there; about 20 MB of memory and half the CPU saved), else on their
@@ -519,7 +524,9 @@ export class Daemon {
       // Skew_Time while the checkers stop. Stopping 1,000 checkers on this thread takes longer than
       // a 20 ms advert's Master_Down_Interval (the graceful failover bench with 1,000 checkers saw
       // the backup wait for the master-down timer instead).
-      const vrrpDown = Promise.all([...this.instances.values()].map((i) => i.shutdown()));
+      const release = this.ports.vrrpKeepOnStop !== true;
+      if (!release && this.instances.size) this.ports.log.info('VRRP: no priority-0 adverts; virtual addresses, routes and VMACs kept (--dont-release-vrrp)');
+      const vrrpDown = Promise.all([...this.instances.values()].map((i) => i.shutdown({ release })));
       const keep = this.ports.lbKeepOnStop === true;
       // -I: the entries stay, so the real servers are not announced DOWN (keepalived skips its
       // whole clear_services then, omega's notifies included)

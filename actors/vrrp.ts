@@ -381,14 +381,17 @@ export class VrrpInstanceActor {
   }
 
   /** graceful stop: priority 0 if MASTER, VIPs removed, then the wire closed */
-  async shutdown(): Promise<void> {
-    if (this._actor?.getSnapshot().status === 'active') this._actor.send({ type: 'shutdown' });
+  async shutdown(opts: { release?: boolean } = {}): Promise<void> {
+    const release = opts.release !== false;
+    if (this._actor?.getSnapshot().status === 'active') this._actor.send({ type: 'shutdown', release });
     await this.drain();
     this.unwatch?.();
     this.endpoint?.close();
     this._actor?.stop();
     // the counts folded so far (nothing is heard any more: no timer is left behind)
     this.perPacket.flush();
+    // -V: what the VIPs need stays with them (keepalived skips its whole shutdown_vrrp_instances)
+    if (!release) return;
     await this.restoreSysctls();
     if (this.resolved.vmac) await this.deleteVmac(this.resolved.vmac);
   }

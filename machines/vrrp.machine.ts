@@ -83,7 +83,8 @@ export type VrrpEvent =
   /** sync group commands (machines/sync-group.machine.ts) */
   | { type: 'sync.master' }
   | { type: 'sync.backup' }
-  | { type: 'shutdown' }
+  /** stop; `release: false` (keepalived's -V, --dont-release-vrrp): no priority-0 advert, the VIPs stay */
+  | { type: 'shutdown'; release?: boolean }
   /** a reload changed parameters that apply in place (actors/vrrp.ts reconfigure): no transition */
   | { type: 'reconfigure'; params: VrrpTunables }
   /** the MASTER's advert interval is over (advertTicker) */
@@ -422,6 +423,7 @@ export const vrrpMachine = setup({
     garpRefresh: ({ context }) => context.garp.masterRefreshMs > 0,
     lowerPrioNoAdvert: ({ context }) => context.lowerPrioNoAdvert,
     lowerPrioGarp: ({ context }) => context.garp.lowerPrioRepeat > 0,
+    keepOnShutdown: ({ event }) => event.type === 'shutdown' && event.release === false,
     lowerPrioGarpDelayed: ({ context }) => context.garp.lowerPrioRepeat > 0 && context.garp.lowerPrioDelayMs > 0,
   },
   delays: {
@@ -613,10 +615,13 @@ export const vrrpMachine = setup({
             'removeVips',
           ],
         },
-        shutdown: {
-          target: 'stopping',
-          actions: [{ type: 'because', params: { cause: 'shutdown' } }, { type: 'sendAdvert', params: { priority: 0 } }, 'removeVips'],
-        },
+        shutdown: [
+          { guard: 'keepOnShutdown', target: 'stopping', actions: { type: 'because', params: { cause: 'shutdown' } } },
+          {
+            target: 'stopping',
+            actions: [{ type: 'because', params: { cause: 'shutdown' } }, { type: 'sendAdvert', params: { priority: 0 } }, 'removeVips'],
+          },
+        ],
         'advert.received': [
           // keepalived: answer a leaving master at once and stay MASTER
           { guard: 'priorityZero', actions: { type: 'sendAdvert', params: ({ context }) => ({ priority: context.priority }) } },

@@ -75,6 +75,10 @@ Options:
   -u, --umask N          the umask of the files vigil makes (journal, pidfile, FIFOs, log file):
                          octal (0077) or keepalived's bit names (IWGRP|IWOTH); wins over
                          global_defs umask. Default: inherited
+  -V, --dont-release-vrrp  on stop, send no priority-0 advert and leave the VIPs, virtual routes
+                         and VMACs in place (keepalived's -V); the next start removes leftovers
+  -X, --release-vips     accepted for keepalived's -X: vigil always removes the VIPs when an
+                         instance leaves MASTER, a reload's transition included
   -I, --dont-release-ipvs  on stop, leave the load balancer's services and real servers in place
                          (keepalived's -I): connections keep flowing while vigil is restarted,
                          and the next start takes the entries over without a gap. Without it

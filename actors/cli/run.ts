@@ -55,6 +55,8 @@ export async function run(args: readonly string[]): Promise<number> {
         pidfile: { type: 'string' },
         'log-file': { type: 'string' },
         'dont-release-ipvs': { type: 'boolean', short: 'I' },
+        'dont-release-vrrp': { type: 'boolean', short: 'V' },
+        'release-vips': { type: 'boolean', short: 'X' },
         umask: { type: 'string', short: 'u' },
       },
       strict: true,
@@ -300,6 +302,7 @@ export async function run(args: readonly string[]): Promise<number> {
     ...(resume ? { resume } : {}),
     ...(lb ? { lb } : {}),
     ...(opts['dont-release-ipvs'] ? { lbKeepOnStop: true } : {}),
+    ...(opts['dont-release-vrrp'] ? { vrrpKeepOnStop: true } : {}),
     version: VERSION,
     configFile: file,
     // health checks on the main thread when they all run in the native probe engine, else on a

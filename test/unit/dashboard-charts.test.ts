@@ -57,8 +57,8 @@ test('events name the state entered; the arrows that lead there follow the cause
   assert.deepEqual(arrowsBetween(vrrp, ['backup'], ['master'], 'priority-0-received'), [tid(vrrp, 'backup.timer.fast', 'after skew')]);
   // no cause: every way in
   assert.equal(arrowsBetween(vrrp, ['backup'], ['master']).length, 3);
-  // through the transient `stopping`: its arrow in, then its `always`
-  assert.deepEqual(arrowsBetween(vrrp, ['master'], ['stopped'], 'shutdown'), [tid(vrrp, 'master', 'shutdown'), tid(vrrp, 'stopping', 'always')]);
+  // through the transient `stopping`: its arrows in (released or kept: --dont-release-vrrp), then its `always`
+  assert.deepEqual(arrowsBetween(vrrp, ['master'], ['stopped'], 'shutdown'), [tid(vrrp, 'master', 'shutdown', 'keepOnShutdown'), tid(vrrp, 'master', 'shutdown'), tid(vrrp, 'stopping', 'always')]);
 
   const checker = await model('checker');
   const down = bus.publish('checker', 'c', 'checker.state', { type: 'checker.state', checker: 'c', from: 'up', to: 'down', cause: 'x', first: false, attempts: 1, consecutive: 1, detail: null, latencyMs: null });

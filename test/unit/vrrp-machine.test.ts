@@ -293,6 +293,15 @@ test('shutdown: a MASTER sends priority 0 and removes its addresses; the actor e
   b.actor.send({ type: 'shutdown' });
   assert.deepEqual(b.io, []); // a BACKUP has nothing to give up
   assert.equal(b.actor.getSnapshot().status, 'done');
+
+  // --dont-release-vrrp: no priority 0, the addresses stay; still a STOP transition
+  const k = start();
+  k.advance(3610, 10);
+  k.io.length = 0;
+  k.actor.send({ type: 'shutdown', release: false });
+  assert.deepEqual(k.io, []);
+  assert.equal(k.actor.getSnapshot().status, 'done');
+  assert.equal(k.transitions().at(-1), 'STOP:shutdown');
 });
 
 test('an address removed behind a MASTER’s back: priority 0, BACKUP, MASTER again after Skew_Time', () => {
