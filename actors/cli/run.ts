@@ -158,11 +158,14 @@ export async function run(args: readonly string[]): Promise<number> {
   const log = createLogger({ level: levels, ...(format ? { format } : {}), ...(syslogSend ? { syslogSend } : {}) });
   // keepalived's umask: the command line's, else global_defs umask (also on reload), else inherited;
   // set before the pidfile, journal, control socket and FIFOs are made
+  // (process.umask() without an argument is deprecated: what was set is remembered here)
+  let appliedUmask = startUmask;
   const applyUmask = (fromConfig: number | undefined, when: string) => {
     if (cliUmask !== undefined) {
       if (fromConfig !== undefined && fromConfig !== cliUmask) log.info(`umask command line option specified, ignoring config option (${when})`);
-    } else if (fromConfig !== undefined && (when === 'start' || fromConfig !== process.umask())) {
+    } else if (fromConfig !== undefined && (when === 'start' || fromConfig !== appliedUmask)) {
       process.umask(fromConfig);
+      appliedUmask = fromConfig;
       log.info(`umask ${formatUmask(fromConfig)} (${when})`);
     }
   };
