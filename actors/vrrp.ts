@@ -329,8 +329,7 @@ export class VrrpInstanceActor {
     // interfaces first, so an interface that is down starts the instance in FAULT
     const unwatchLinks = this.ports.ip.watchLinks((l) => this.onLink(l));
     const unwatchAddrs = this.ports.ip.watchAddresses((ev) => {
-      const src = this.resolved.trackedSrc;
-      if (src !== undefined && canonicalAddress(ev.address, src.includes(':') ? 6 : 4) === src) {
+      if (this.isTrackedSrc(ev.address)) {
         void this.checkSrc();
         return;
       }
@@ -689,10 +688,14 @@ export class VrrpInstanceActor {
     return this.srcMissing && this.resolved.trackedSrc !== undefined ? [`src-ip:${this.resolved.trackedSrc}`] : [];
   }
 
+  /** `address` is the tracked source (track_src_ip), in whatever text form */
+  private isTrackedSrc(address: string): boolean {
+    const src = this.resolved.trackedSrc;
+    return src !== undefined && canonicalAddress(address, this.resolved.endpoint.family) === src;
+  }
+
   private async srcPresent(): Promise<boolean> {
-    const want = this.resolved.trackedSrc;
-    const family = want?.includes(':') ? 6 : 4;
-    return (await this.ports.ip.addresses()).some((a) => canonicalAddress(a.address, family) === want);
+    return (await this.ports.ip.addresses()).some((a) => this.isTrackedSrc(a.address));
   }
 
   /** the tracked source address was added or deleted: FAULT while it is missing */

@@ -156,20 +156,22 @@ export async function run(args: readonly string[]): Promise<number> {
       };
   }
   const log = createLogger({ level: levels, ...(format ? { format } : {}), ...(syslogSend ? { syslogSend } : {}) });
-  // keepalived's umask: the command line's, else global_defs umask (also on reload), else inherited;
-  // set before the pidfile, journal, control socket and FIFOs are made
-  // (process.umask() without an argument is deprecated: what was set is remembered here)
+  // keepalived's umask: the command line's, else global_defs umask (also on reload), else inherited.
+  // Set above, before anything is made; said here, and followed on reload. (process.umask()
+  // without an argument is deprecated: what was set is remembered.)
   let appliedUmask = startUmask;
-  const applyUmask = (fromConfig: number | undefined, when: string) => {
+  const followUmask = (fromConfig: number | undefined, when: 'start' | 'reload') => {
+    if (fromConfig === undefined) return;
     if (cliUmask !== undefined) {
-      if (fromConfig !== undefined && fromConfig !== cliUmask) log.info(`umask command line option specified, ignoring config option (${when})`);
-    } else if (fromConfig !== undefined && (when === 'start' || fromConfig !== appliedUmask)) {
-      process.umask(fromConfig);
-      appliedUmask = fromConfig;
-      log.info(`umask ${formatUmask(fromConfig)} (${when})`);
+      if (fromConfig !== cliUmask) log.info(`umask command line option specified, ignoring config option (${when})`);
+      return;
     }
+    if (when === 'reload' && fromConfig === appliedUmask) return;
+    if (fromConfig !== appliedUmask) process.umask(fromConfig);
+    appliedUmask = fromConfig;
+    log.info(`umask ${formatUmask(fromConfig)} (${when})`);
   };
-  applyUmask(loaded.config.global.umask, 'start');
+  followUmask(loaded.config.global.umask, 'start');
   // before the journal lock and the control socket: a second vigil is refused by the pidfile's name
   const pidfilePath = opts.pidfile ?? (child ? DEFAULT_PIDFILE : undefined);
   let pidfile: Pidfile | undefined;
@@ -314,7 +316,7 @@ export async function run(args: readonly string[]): Promise<number> {
   });
   // a reload may change global_defs umask (keepalived reads it again)
   bus.subscribe((e) => {
-    if (e.type === 'daemon.reloaded') applyUmask(daemon.config.global.umask, 'reload');
+    if (e.type === 'daemon.reloaded') followUmask(daemon.config.global.umask, 'reload');
   });
   // ready from daemon.started until daemon.stopping (/readyz)
   const health = new DaemonHealth(bus);
